@@ -1,0 +1,1 @@
+"""Reusable UI pieces: session, navigation, KPI tiles, charts, tables, forms, live feed."""

@@ -1,0 +1,19 @@
+"""KPI tiles: a row of st.metric with thousands separators."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def format_number(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) or hasattr(value, "as_integer_ratio") and not isinstance(value, int):
+        return f"{float(value):,.0f}"
+    return f"{value:,}"
+
+
+def kpi_row(tiles: list[tuple[str, object, str | None]]) -> None:
+    """tiles: (label, value, help)"""
+    for column, (label, value, help_text) in zip(st.columns(len(tiles)), tiles, strict=True):
+        column.metric(label, format_number(value), help=help_text, border=True)

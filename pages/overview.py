@@ -1,0 +1,54 @@
+"""Overview: global stock and order state across regions."""
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from components.kpi import kpi_row
+from components.session import require_actor
+from queries import overview
+
+actor = require_actor()
+st.title("Overview")
+st.caption("Consolidated stock and orders across every region.")
+
+stock = pd.DataFrame(overview.stock_totals_by_region())
+orders = pd.DataFrame(overview.order_counts_by_region_and_status())
+
+if stock.empty:
+    st.info("No stock yet. Seed demo data with `python manage.py seed`.")
+    st.stop()
+
+open_statuses = {"pending", "allocated", "picking", "on_hold"}
+open_orders = int(orders[orders.status.isin(open_statuses)].orders.sum()) if not orders.empty else 0
+kpi_row([
+    ("Units on hand", int(stock.on_hand.sum()), "All locations, all regions"),
+    ("Available", int(stock.available.sum()), "On hand minus reserved"),
+    ("In transit", int(stock.incoming.sum()), "Incoming on open transfers"),
+    ("Stockouts", int(stock.stockouts.sum()), "Location × SKU with nothing available"),
+    ("Open orders", open_orders, "Pending, allocated, picking or on hold"),
+])
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Stock by region")
+    long = stock.melt(id_vars="region", value_vars=["available", "reserved", "incoming"],
+                      var_name="state", value_name="units")
+    long["units"] = long["units"].astype(float)
+    st.plotly_chart(px.bar(long, x="region", y="units", color="state", barmode="stack"),
+                    use_container_width=True)
+with right:
+    st.subheader("Orders by status")
+    if orders.empty:
+        st.info("No orders yet.")
+    else:
+        st.plotly_chart(px.bar(orders, x="status", y="orders", color="region"),
+                        use_container_width=True)
+
+daily = pd.DataFrame(overview.orders_per_day())
+if not daily.empty:
+    st.subheader("Orders per day")
+    st.plotly_chart(px.line(daily, x="day", y="orders", color="region"), use_container_width=True)
+
+st.subheader("Regions")
+st.dataframe(stock, hide_index=True, use_container_width=True)

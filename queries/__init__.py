@@ -1,0 +1,1 @@
+"""All database access: pool, transaction helper, reads, commands, dialect, migrations."""

@@ -1,0 +1,54 @@
+"""Headquarters' consolidated figures: stock and orders across regions (read-only)."""
+
+from __future__ import annotations
+
+from queries.db import read
+from queries.dialect import dialect_of
+
+
+def _follower_read(cur) -> None:
+    """On CockroachDB, read slightly stale data from the nearest replica."""
+    statement = dialect_of(cur.connection).follower_read_transaction()
+    if statement:
+        cur.execute(statement)
+
+
+def stock_totals_by_region() -> list[dict]:
+    def body(cur):
+        _follower_read(cur)
+        return cur.execute(
+            "SELECT l.region, sum(s.on_hand) AS on_hand, sum(s.reserved) AS reserved, "
+            "sum(s.on_hand - s.reserved) AS available, sum(s.incoming) AS incoming, "
+            "count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS stockouts, "
+            "count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low_stock, "
+            "sum(s.on_hand * p.unit_cost) AS stock_value "
+            "FROM stock s JOIN locations l ON l.id = s.location_id "
+            "JOIN products p ON p.sku = s.sku "
+            "GROUP BY l.region ORDER BY l.region"
+        ).fetchall()
+
+    return read(body)
+
+
+def order_counts_by_region_and_status() -> list[dict]:
+    def body(cur):
+        _follower_read(cur)
+        return cur.execute(
+            "SELECT region, status, count(*) AS orders FROM orders "
+            "GROUP BY region, status ORDER BY region, status"
+        ).fetchall()
+
+    return read(body)
+
+
+def orders_per_day(days: int = 90) -> list[dict]:
+    def body(cur):
+        _follower_read(cur)
+        return cur.execute(
+            "SELECT date_trunc('day', created_at) AS day, region, count(*) AS orders "
+            "FROM orders WHERE created_at >= now() - make_interval(days => %s) "
+            "GROUP BY 1, 2 ORDER BY 1",
+            (days,),
+        ).fetchall()
+
+    return read(body)

@@ -1,0 +1,1 @@
+"""The embedded local services: PostgreSQL, the Tansu broker and the CDC relay."""

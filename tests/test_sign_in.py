@@ -1,0 +1,91 @@
+"""Sign-in and role navigation through Streamlit's AppTest, against a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.navigation import PAGES, pages_for
+from queries.errors import InvalidCredentials
+from queries.users import authenticate
+from tests import factories
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+
+@pytest.fixture
+def users(db):
+    factories.small_world()
+    factories.add_user("hq", "hq_viewer", [], "hq-password")
+    factories.add_user("manager.eu", "inventory_manager", ["EU"], "manager-password")
+    factories.add_user("support.eu", "support", ["EU"], "support-password")
+    factories.add_user("admin", "admin", [], "admin-password")
+    return db
+
+
+def sign_in(username: str, password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    at.button[0].click()
+    at.run()
+    return at
+
+
+def test_good_password_signs_in(users):
+    actor = authenticate("manager.eu", "manager-password")
+    assert actor.role == "inventory_manager" and actor.regions == ("EU",)
+
+
+@pytest.mark.parametrize("username,password", [
+    ("manager.eu", "wrong"), ("nobody", "manager-password"), ("", ""),
+])
+def test_wrong_password_or_unknown_user_is_refused_with_one_message(users, username, password):
+    with pytest.raises(InvalidCredentials, match="Wrong username or password."):
+        authenticate(username, password)
+
+
+def test_sign_in_page_refuses_a_wrong_password(users):
+    at = sign_in("manager.eu", "not-it")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert "actor" not in at.session_state
+
+
+@pytest.mark.parametrize("username,password,role", [
+    ("hq", "hq-password", "hq_viewer"),
+    ("manager.eu", "manager-password", "inventory_manager"),
+    ("support.eu", "support-password", "support"),
+    ("admin", "admin-password", "admin"),
+])
+def test_each_role_signs_in_and_lands_on_the_overview(users, username, password, role):
+    at = sign_in(username, password)
+    assert not at.exception, at.exception
+    assert at.session_state["actor"].role == role
+    assert at.title[0].value == "Overview"
+
+
+@pytest.mark.parametrize("role", ["hq_viewer", "inventory_manager", "support", "admin"])
+def test_pages_outside_a_roles_list_cannot_be_reached(users, role):
+    password = {"hq_viewer": "hq-password", "inventory_manager": "manager-password",
+                "support": "support-password", "admin": "admin-password"}[role]
+    username = {"hq_viewer": "hq", "inventory_manager": "manager.eu", "support": "support.eu",
+                "admin": "admin"}[role]
+    at = sign_in(username, password)
+    allowed = {spec.path for spec in pages_for(role)}
+    for spec in PAGES:
+        if spec.path in allowed:
+            at.switch_page(spec.path)
+            at.run()
+            assert not at.exception, (spec.path, at.exception)
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                at.switch_page(spec.path)
+                at.run()
+
+
+def test_admin_sees_every_page():
+    assert {p.path for p in pages_for("admin")} == {p.path for p in PAGES}
