@@ -10,10 +10,11 @@ from queries import overview
 
 actor = require_actor()
 st.title("Overview")
-st.caption("Consolidated stock and orders across every region.")
+scope = "every region" if actor.all_regions else ", ".join(actor.regions)
+st.caption(f"Consolidated stock and orders across {scope}.")
 
-stock = pd.DataFrame(overview.stock_totals_by_region())
-orders = pd.DataFrame(overview.order_counts_by_region_and_status())
+stock = pd.DataFrame(overview.stock_totals_by_region(actor))
+orders = pd.DataFrame(overview.order_counts_by_region_and_status(actor))
 
 if stock.empty:
     st.info("No stock yet. Seed demo data with `python manage.py seed`.")
@@ -36,19 +37,19 @@ with left:
                       var_name="state", value_name="units")
     long["units"] = long["units"].astype(float)
     st.plotly_chart(px.bar(long, x="region", y="units", color="state", barmode="stack"),
-                    use_container_width=True)
+                    width="stretch")
 with right:
     st.subheader("Orders by status")
     if orders.empty:
         st.info("No orders yet.")
     else:
         st.plotly_chart(px.bar(orders, x="status", y="orders", color="region"),
-                        use_container_width=True)
+                        width="stretch")
 
-daily = pd.DataFrame(overview.orders_per_day())
+daily = pd.DataFrame(overview.orders_per_day(actor))
 if not daily.empty:
     st.subheader("Orders per day")
-    st.plotly_chart(px.line(daily, x="day", y="orders", color="region"), use_container_width=True)
+    st.plotly_chart(px.line(daily, x="day", y="orders", color="region"), width="stretch")
 
 st.subheader("Regions")
-st.dataframe(stock, hide_index=True, use_container_width=True)
+st.dataframe(stock, hide_index=True, width="stretch")

@@ -1,7 +1,8 @@
-"""Headquarters' consolidated figures: stock and orders across regions (read-only)."""
+"""Consolidated figures: stock and orders across the regions an actor may see (read-only)."""
 
 from __future__ import annotations
 
+from queries.actor import Actor
 from queries.db import read
 from queries.dialect import dialect_of
 
@@ -13,7 +14,11 @@ def _follower_read(cur) -> None:
         cur.execute(statement)
 
 
-def stock_totals_by_region() -> list[dict]:
+def _scope(actor: Actor) -> dict:
+    return {"all_regions": actor.all_regions, "regions": list(actor.regions)}
+
+
+def stock_totals_by_region(actor: Actor) -> list[dict]:
     def body(cur):
         _follower_read(cur)
         return cur.execute(
@@ -24,31 +29,36 @@ def stock_totals_by_region() -> list[dict]:
             "sum(s.on_hand * p.unit_cost) AS stock_value "
             "FROM stock s JOIN locations l ON l.id = s.location_id "
             "JOIN products p ON p.sku = s.sku "
-            "GROUP BY l.region ORDER BY l.region"
+            "WHERE %(all_regions)s OR l.region = ANY(%(regions)s) "
+            "GROUP BY l.region ORDER BY l.region",
+            _scope(actor),
         ).fetchall()
 
     return read(body)
 
 
-def order_counts_by_region_and_status() -> list[dict]:
+def order_counts_by_region_and_status(actor: Actor) -> list[dict]:
     def body(cur):
         _follower_read(cur)
         return cur.execute(
             "SELECT region, status, count(*) AS orders FROM orders "
-            "GROUP BY region, status ORDER BY region, status"
+            "WHERE %(all_regions)s OR region = ANY(%(regions)s) "
+            "GROUP BY region, status ORDER BY region, status",
+            _scope(actor),
         ).fetchall()
 
     return read(body)
 
 
-def orders_per_day(days: int = 90) -> list[dict]:
+def orders_per_day(actor: Actor, days: int = 90) -> list[dict]:
     def body(cur):
         _follower_read(cur)
         return cur.execute(
             "SELECT date_trunc('day', created_at) AS day, region, count(*) AS orders "
-            "FROM orders WHERE created_at >= now() - make_interval(days => %s) "
+            "FROM orders WHERE created_at >= now() - make_interval(days => %(days)s) "
+            "AND (%(all_regions)s OR region = ANY(%(regions)s)) "
             "GROUP BY 1, 2 ORDER BY 1",
-            (days,),
+            {**_scope(actor), "days": days},
         ).fetchall()
 
     return read(body)

@@ -28,8 +28,6 @@ def urls(cfg: config.StackConfig) -> dict[str, str]:
 
 
 def up(args: argparse.Namespace) -> int:
-    from queries.migrate import migrate
-
     cfg = config.load()
     cfg.save()
     try:
@@ -43,8 +41,7 @@ def up(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     env = urls(cfg)
-    applied = migrate(env["DATABASE_URL"])
-    print(f"Migrations   {'applied ' + ', '.join(applied) if applied else 'up to date'}")
+    apply_schema(env["DATABASE_URL"])
     if not getattr(args, "no_background", False):
         for process in BACKGROUND:
             try:
@@ -95,9 +92,25 @@ def env(args: argparse.Namespace) -> int:
     return 0
 
 
-def migrate_command(args: argparse.Namespace) -> int:
+def apply_schema(url: str) -> None:
+    """Migrations, then (on CockroachDB only) regions, localities and sharded indexes."""
+    import os
+
+    import psycopg
+
+    from queries.cockroach_setup import parse_regions, topology_statements
+    from queries.dialect import dialect_of
     from queries.migrate import migrate
 
-    applied = migrate(urls(config.load())["DATABASE_URL"])
-    print("applied " + ", ".join(applied) if applied else "schema is up to date")
+    applied = migrate(url)
+    print(f"Migrations   {'applied ' + ', '.join(applied) if applied else 'up to date'}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        regions = parse_regions(os.environ.get("STOCKROOM_REGIONS"))
+        for statement in topology_statements(dialect_of(conn), conn.info.dbname, regions):
+            print(f"CockroachDB  {statement}")
+            conn.execute(statement)
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    apply_schema(urls(config.load())["DATABASE_URL"])
     return 0

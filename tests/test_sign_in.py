@@ -89,3 +89,12 @@ def test_pages_outside_a_roles_list_cannot_be_reached(users, role):
 
 def test_admin_sees_every_page():
     assert {p.path for p in pages_for("admin")} == {p.path for p in PAGES}
+
+
+def test_overview_is_scoped_to_the_actors_regions(users):
+    from queries import overview
+
+    eu = overview.stock_totals_by_region(factories.MANAGER_EU)
+    everywhere = overview.stock_totals_by_region(factories.HQ)
+    assert [(r["region"], r["on_hand"]) for r in eu] == [("EU", 600)]
+    assert [(r["region"], r["on_hand"]) for r in everywhere] == [("EU", 600), ("NA", 300)]
