@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -19,14 +20,24 @@ class PageSpec:
 
 
 EVERYONE = frozenset(ROLES)
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
+    PageSpec("pages/users.py", "Users", ":material/group:", frozenset({"admin"}), "users"),
 ]
 
 
 def pages_for(role: str) -> list[PageSpec]:
     return [page for page in PAGES if role in page.roles]
+
+
+def page_allowed(role: str, page_file: str) -> bool:
+    """Is this file one of the role's pages? Files outside pages/ are not pages."""
+    resolved = Path(page_file).resolve()
+    if resolved.parent != PAGES_DIR:
+        return True
+    return any(PAGES_DIR / Path(spec.path).name == resolved for spec in pages_for(role))
 
 
 def navigation_for(role: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from queries.actor import Actor
@@ -16,10 +18,21 @@ def current_actor() -> Actor | None:
 
 
 def require_actor() -> Actor:
-    """The signed-in actor; a page reached without one stops with a plain sentence."""
+    """The signed-in actor, allowed on the calling page; otherwise the page stops.
+
+    st.navigation only offers a role its own pages, but Streamlit can still run a file of
+    the pages/ folder directly (its legacy multipage mode, e.g. on a process's first run),
+    so every page checks the role itself.
+    """
+    from components.navigation import page_allowed
+
     actor = current_actor()
     if actor is None:
         st.warning("Please sign in first.")
+        st.stop()
+    page_file = sys._getframe(1).f_code.co_filename
+    if not page_allowed(actor.role, page_file):
+        st.error("This page is not available to your role.")
         st.stop()
     return actor
 

@@ -7,7 +7,7 @@ import bcrypt
 from queries import permissions
 from queries.actor import ROLES, Actor
 from queries.db import fetch_all, fetch_one, run_transaction
-from queries.errors import InvalidCredentials, InvalidInput
+from queries.errors import InvalidCredentials, InvalidInput, NotFound
 
 # Compared against when the user does not exist, so both failures take the same time.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10)).decode()
@@ -72,3 +72,23 @@ def list_users() -> list[dict]:
         "SELECT username, display_name, role, regions, active, created_at "
         "FROM users ORDER BY username"
     )
+
+
+def set_active(actor: Actor, username: str, active: bool) -> None:
+    permissions.require(actor, "user.manage")
+    if username == actor.username and not active:
+        raise InvalidInput("You cannot deactivate your own account.")
+
+    def body(cur):
+        row = cur.execute(
+            "UPDATE users SET active = %s WHERE username = %s RETURNING username",
+            (active, username),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"There is no user called {username}.")
+
+    run_transaction(body)
+
+
+def known_regions() -> list[str]:
+    return [r["region"] for r in fetch_all("SELECT DISTINCT region FROM locations ORDER BY region")]

@@ -17,6 +17,10 @@ def test_sign_in_in_a_real_browser_shows_the_overview(db, tmp_path):
     factories.small_world()
     factories.add_user("manager.eu", "inventory_manager", ["EU"], "manager-password")
     with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+        # A page URL opened before signing in shows nothing of that page.
+        browser.get(url + "/users")
+        wait_until_idle(browser)
+        assert "Add or update a user" not in browser.find_element(By.TAG_NAME, "body").text
         browser.get(url)
         wait_until_idle(browser)
         wait_for_text(browser, "Sign in")

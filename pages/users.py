@@ -1,0 +1,43 @@
+"""Users: who may sign in, with which role and in which regions (admin only)."""
+
+import streamlit as st
+
+from components.session import require_actor
+from queries import users
+from queries.actor import ROLES
+from queries.errors import DomainError
+
+actor = require_actor()
+st.title("Users")
+st.caption("Local accounts. Inventory managers and support staff act only in their regions.")
+
+st.dataframe(users.list_users(), hide_index=True, width="stretch",
+             column_config={"regions": st.column_config.ListColumn("regions"),
+                            "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD")})
+
+left, right = st.columns(2)
+with left, st.form("create_user", clear_on_submit=False):
+    st.subheader("Add or update a user")
+    username = st.text_input("Username", key="user_username")
+    display_name = st.text_input("Display name", key="user_display_name")
+    role = st.selectbox("Role", ROLES, key="user_role")
+    regions = st.multiselect("Regions (none = all regions)", users.known_regions(), key="user_regions")
+    password = st.text_input("Password", type="password", key="user_password",
+                             help="At least 8 characters.")
+    if st.form_submit_button("Save user", type="primary"):
+        try:
+            users.create_user(actor, username, display_name, password, role, regions)
+            st.success(f"Saved {username.strip().lower()} as {role.replace('_', ' ')}.")
+        except DomainError as exc:
+            st.error(str(exc))
+
+with right, st.form("deactivate_user"):
+    st.subheader("Deactivate or reactivate")
+    who = st.selectbox("User", [u["username"] for u in users.list_users()], key="active_username")
+    active = st.toggle("Active", value=True, key="active_flag")
+    if st.form_submit_button("Apply"):
+        try:
+            users.set_active(actor, who, active)
+            st.success(f"{who} is now {'active' if active else 'deactivated'}.")
+        except DomainError as exc:
+            st.error(str(exc))
