@@ -22,6 +22,7 @@ EVERYONE = frozenset(ROLES)
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
+    PageSpec("pages/live.py", "Live", ":material/bolt:", EVERYONE, "live"),
 ]
 
 
