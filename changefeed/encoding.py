@@ -149,3 +149,19 @@ def resolved_envelope(resolved: str) -> str:
 def partition_for(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner for keyed messages: the same key always lands together."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class Partitioner:
+    """partition_for with a bounded cache: murmur2 is pure Python and keys repeat a lot."""
+
+    def __init__(self, max_entries: int = 200_000):
+        self._cache: dict[tuple[bytes, int], int] = {}
+        self._max = max_entries
+
+    def __call__(self, key: bytes, partitions: int) -> int:
+        found = self._cache.get((key, partitions))
+        if found is None:
+            if len(self._cache) >= self._max:
+                self._cache.clear()
+            found = self._cache[(key, partitions)] = partition_for(key, partitions)
+        return found

@@ -41,7 +41,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from changefeed import topics
 from changefeed.config import RelayConfig
-from changefeed.encoding import RowFormat, envelope, hlc, partition_for, resolved_envelope
+from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_envelope
 from changefeed.pgoutput import Decoder, Relation, Transaction, lsn_to_int, lsn_to_text
 from queries import replication
 from queries.dialect import engine_from_version
@@ -116,6 +116,7 @@ class Relay:
         self.topic_ids: dict[str, str] = {}
         self._last_offsets: dict[tuple[str, int], int] = {}
         self._formats: dict[tuple, RowFormat] = {}
+        self._partition = Partitioner()
         self._primary_keys: dict[str, list[str]] = {}
         # Updates are never stamped before this (wall, logical): the last scan's time + 1.
         self._floor = (0, 0)
@@ -282,7 +283,7 @@ class Relay:
         out = []
         for (topic, key), (before, after) in per_key.items():
             key_bytes = key.encode()
-            out.append(Outgoing(topic, partition_for(key_bytes, self.partitions[topic]), key_bytes,
+            out.append(Outgoing(topic, self._partition(key_bytes, self.partitions[topic]), key_bytes,
                                 envelope(after, before, updated).encode()))
         return out
 
@@ -377,7 +378,7 @@ class Relay:
                     outgoing = []
                     for values in chunk:
                         key = row_format.key(values).encode()
-                        outgoing.append(Outgoing(topic, partition_for(key, partitions), key,
+                        outgoing.append(Outgoing(topic, self._partition(key, partitions), key,
                                                  envelope(row_format.row(values), None,
                                                           updated).encode()))
                     self.publish(outgoing)

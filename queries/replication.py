@@ -41,9 +41,15 @@ def default_slot_name(database: str) -> str:
 
 
 def set_replica_identity_full(conn: psycopg.Connection, tables: Sequence[str]) -> None:
-    """Updates and deletes then carry the whole old row, which becomes `before`."""
+    """Updates and deletes then carry the whole old row, which becomes `before`.
+    (Only where it is not FULL yet: ALTER TABLE takes a short exclusive lock.)"""
     for table in tables:
-        conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(sql.Identifier(table)))
+        identity = conn.execute(
+            "SELECT relreplident FROM pg_class WHERE oid = %s::regclass", (table,)
+        ).fetchone()[0]
+        if identity != "f":
+            conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(
+                sql.Identifier(table)))
 
 
 def ensure_publication(conn: psycopg.Connection, publication: str, tables: Sequence[str]) -> bool:
