@@ -426,8 +426,8 @@ class Relay:
                 self.stats.broker_errors += 1
                 self.stats.errors.append(repr(exc))
                 self.close_broker()
-            except psycopg.OperationalError as exc:
-                log.warning("database unavailable (%s); retrying", str(exc).strip())
+            except psycopg.Error as exc:  # lost connection, slot dropped under us, ...
+                log.warning("database trouble (%s); retrying", str(exc).strip())
                 self.stats.database_errors += 1
                 self.stats.errors.append(repr(exc))
                 self.close_database()
@@ -444,7 +444,7 @@ class Relay:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the relay reports trouble itself
     try:
         config = RelayConfig.from_env()
     except RuntimeError as exc:

@@ -262,8 +262,9 @@ class ChangeTail:
                 pass
 
     def _follow_topics(self, consumer: KafkaConsumer, admin) -> None:
-        """Assign every partition of the table topics; a recreated topic is read from its
-        start (the relay re-emitted every row there), a new one from near its end."""
+        """Assign every partition of the table topics. A topic seen for the first time, or
+        recreated (new id: the embedded broker restarted and the relay re-emitted every row),
+        is read from a little before its end: this is a view of recent changes, not a copy."""
         wanted = [self.topic_prefix + table for table in self.tables]
         found = topics.describe(admin, wanted)
         if found == self._assigned:
@@ -271,23 +272,16 @@ class ChangeTail:
         positions = {tp: consumer.position(tp) for tp in consumer.assignment()}
         partitions = [TopicPartition(t, p) for t, (_, count) in found.items() for p in range(count)]
         consumer.assign(partitions)
-        fresh = [tp for tp in partitions if tp.topic not in self._assigned]
-        recreated = [tp for tp in partitions if tp.topic in self._assigned
-                     and self._assigned[tp.topic][0] != found[tp.topic][0]]
-        kept = [tp for tp in partitions if tp not in fresh and tp not in recreated]
-        for tp in kept:
-            if tp in positions:
+        unchanged = {t for t in found if self._assigned.get(t) == found[t]}
+        fresh = [tp for tp in partitions if tp.topic not in unchanged or tp not in positions]
+        for tp in partitions:
+            if tp not in fresh:
                 consumer.seek(tp, positions[tp])
-            else:
-                consumer.seek_to_beginning(tp)
-        if recreated:
-            consumer.seek_to_beginning(*recreated)
-            with self._lock:
-                for tp in recreated:
-                    self._resolved.pop((tp.topic, tp.partition), None)
         if fresh:
             ends = consumer.end_offsets(fresh)
             for tp in fresh:
                 consumer.seek(tp, max(0, ends.get(tp, 0) - self.history_per_partition))
         with self._lock:
+            for tp in fresh:
+                self._resolved.pop((tp.topic, tp.partition), None)
             self._assigned = found

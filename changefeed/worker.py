@@ -1,11 +1,12 @@
 """The replenishment workflow worker: a consumer group on the stock topic.
 
 Run it with `python -m changefeed.worker` (`manage.py up` starts it); it runs until SIGTERM.
-For every stock change it records whether the row is at or below its reorder point and, when
-a row becomes low, writes one replenishment suggestion (queries.replenishment), as SYSTEM, in
-one SERIALIZABLE transaction. Offsets are committed after the batch is applied, so a crash
-re-delivers messages; applying a message twice changes nothing (the worker remembers the
-changefeed timestamp of the last message it applied for each row).
+For every stock change it checks whether the row is at or below its reorder point; when a row
+crosses to low it records the crossing and writes one replenishment suggestion
+(queries.replenishment), as SYSTEM, in one SERIALIZABLE transaction. Offsets are committed
+after the batch is applied, so a crash re-delivers messages; applying a message twice changes
+nothing (the database remembers the changefeed timestamp of the last message applied for each
+row). Messages that leave a row on the same side of its reorder point need no write.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import threading
 import time
 
 import psycopg
-from kafka import KafkaConsumer
+from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
 
 from changefeed import topics
@@ -46,17 +47,23 @@ def stock_level_from_message(value: bytes) -> StockLevel | None:
     )
 
 
-def handle_message(value: bytes) -> dict | None:
-    """Apply one stock message; returns the suggestion it raised, if any."""
-    level = stock_level_from_message(value)
-    if level is None:
-        return None
-    suggestion = observe_stock_level(level, SYSTEM)
+def _report(suggestion: dict | None) -> dict | None:
     if suggestion:
         log.info("suggested %s x %s from %s to %s", suggestion["qty"], suggestion["sku"],
                  suggestion["from_location_id"] or "(no source in region)",
                  suggestion["location_id"])
     return suggestion
+
+
+class _ForgetOnRebalance(ConsumerRebalanceListener):
+    def __init__(self, known: dict):
+        self.known = known
+
+    def on_partitions_revoked(self, revoked) -> None:
+        self.known.clear()
+
+    def on_partitions_assigned(self, assigned) -> None:
+        self.known.clear()
 
 
 def consumer_settings(bootstrap: str, group_id: str) -> dict:
@@ -87,7 +94,13 @@ class ReplenishmentWorker:
         self.topic_id: str | None = None
         self.processed = 0
         self.suggestions = 0
+        self.database_writes = 0
         self._last_check = 0.0
+        # (location, sku) -> (is_low, updated) of the last message applied by this worker.
+        # A message that leaves a row on the same side of its reorder point needs no write:
+        # only crossings matter, and an older message would be ignored anyway. Forgotten
+        # whenever partitions move, since another worker may have written meanwhile.
+        self._known: dict[tuple[str, str], tuple[bool, tuple[int, int]]] = {}
 
     def _topic_was_recreated(self) -> bool:
         """After the embedded broker restarts, the topic comes back empty with a new id and
@@ -111,18 +124,36 @@ class ReplenishmentWorker:
                 self.close()
         if self.consumer is None:
             self.consumer = KafkaConsumer(**consumer_settings(self.bootstrap, self.group_id))
-            self.consumer.subscribe([self.topic])
+            self._known.clear()
+            self.consumer.subscribe([self.topic], listener=_ForgetOnRebalance(self._known))
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         count = 0
         for records in batches.values():
             for record in records:
-                if handle_message(record.value):
+                if self.apply(record.value):
                     self.suggestions += 1
                 count += 1
         if count:
             self.consumer.commit()
             self.processed += count
         return count
+
+    def apply(self, value: bytes) -> dict | None:
+        level = stock_level_from_message(value)
+        if level is None:
+            return None
+        row = (level.location_id, level.sku)
+        known = self._known.get(row)
+        if known is not None and known[0] == level.is_low and level.updated > known[1]:
+            self._known[row] = (level.is_low, level.updated)
+            return None
+        self.database_writes += 1
+        observation = observe_stock_level(level, SYSTEM)
+        if observation.applied:
+            self._known[row] = (level.is_low, level.updated)
+        else:
+            self._known.pop(row, None)
+        return _report(observation.suggestion)
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5
@@ -154,7 +185,7 @@ class ReplenishmentWorker:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # reported by the worker itself
     bootstrap = bootstrap_servers()
     if not bootstrap or not os.environ.get("DATABASE_URL"):
         log.error("DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must both be set.")

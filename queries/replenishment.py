@@ -88,8 +88,14 @@ def _insert_suggestion(cur, level: StockLevel, episode: int, actor: Actor) -> di
     ).fetchone()
 
 
-def observe_stock_level_in_tx(cur, level: StockLevel, actor: Actor = SYSTEM) -> dict | None:
-    """Apply one stock message; returns the suggestion it raised, if any.
+@dataclass(frozen=True)
+class Observation:
+    applied: bool                 # False: not newer than what was applied for the row
+    suggestion: dict | None       # the suggestion this message raised, if any
+
+
+def observe_stock_level_in_tx(cur, level: StockLevel, actor: Actor = SYSTEM) -> Observation:
+    """Apply one stock message; reports whether it was applied and what it raised.
 
     Messages not newer than the last one applied for the row (duplicates, replays, older
     messages after a re-scan) change nothing.
@@ -100,7 +106,7 @@ def observe_stock_level_in_tx(cur, level: StockLevel, actor: Actor = SYSTEM) -> 
         (level.location_id, level.sku),
     ).fetchone()
     if watch is not None and (watch["last_updated_wall"], watch["last_updated_logical"]) >= level.updated:
-        return None
+        return Observation(False, None)
     starts_episode = level.is_low and (watch is None or not watch["is_low"])
     episode = (watch["episode"] if watch else 0) + (1 if starts_episode else 0)
     cur.execute(
@@ -112,11 +118,11 @@ def observe_stock_level_in_tx(cur, level: StockLevel, actor: Actor = SYSTEM) -> 
         (level.location_id, level.sku, level.is_low, episode, *level.updated),
     )
     if not starts_episode or _open_suggestion_exists(cur, level.location_id, level.sku):
-        return None
-    return _insert_suggestion(cur, level, episode, actor)
+        return Observation(True, None)
+    return Observation(True, _insert_suggestion(cur, level, episode, actor))
 
 
-def observe_stock_level(level: StockLevel, actor: Actor = SYSTEM) -> dict | None:
+def observe_stock_level(level: StockLevel, actor: Actor = SYSTEM) -> Observation:
     """One transaction per message (the worker's write), retried on serialization failures."""
     return run_transaction(lambda cur: observe_stock_level_in_tx(cur, level, actor))
 

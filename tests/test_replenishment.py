@@ -38,7 +38,7 @@ def only_suggestion() -> dict:
 
 
 def test_the_source_is_the_location_in_the_same_region_with_the_largest_surplus(world):
-    created = observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1), SYSTEM)
+    created = observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1), SYSTEM).suggestion
     # EU: WH-PAR-1 has 95 spare, WH-MAD-1 has 295; ST-NYC-1 (NA) is never a source.
     assert created["from_location_id"] == "WH-MAD-1"
     assert created["qty"] == target_quantity(2, 5) == 8
@@ -47,7 +47,7 @@ def test_the_source_is_the_location_in_the_same_region_with_the_largest_surplus(
 def test_the_quantity_is_capped_by_what_the_source_can_spare(world):
     run_transaction(lambda cur: cur.execute(
         "UPDATE stock SET reserved = on_hand - 8 WHERE sku = 'SKU-2' AND location_id = 'WH-PAR-1'"))
-    created = observe_stock_level(low("WH-BER-1", "SKU-2", 0, 1), SYSTEM)
+    created = observe_stock_level(low("WH-BER-1", "SKU-2", 0, 1), SYSTEM).suggestion
     assert (created["from_location_id"], created["qty"]) == ("WH-PAR-1", 3)  # 8 available - 5
 
 
