@@ -71,12 +71,12 @@ class RelayThread:
 
 
 def relay_process(database_url: str, bootstrap: str, prefix: str, slot: str,
-                  log_path: Path) -> subprocess.Popen:
-    """`python -m changefeed.relay` as `manage.py up` runs it."""
+                  log_path: Path, **settings: str) -> subprocess.Popen:
+    """`python -m changefeed.relay` as `manage.py up` runs it (settings: extra environment)."""
     env = {**os.environ, "DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "STOCKROOM_TOPIC_PREFIX": prefix, "STOCKROOM_CDC_SLOT": slot,
            "STOCKROOM_RESOLVED_INTERVAL": "0.5", "STOCKROOM_RELAY_POLL": "0.02",
-           "STOCKROOM_TOPIC_PARTITIONS": "3"}
+           "STOCKROOM_TOPIC_PARTITIONS": "3", **settings}
     log = open(log_path, "ab")
     return subprocess.Popen([sys.executable, "-m", "changefeed.relay"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -244,15 +244,17 @@ def test_sigkill_of_the_relay_in_the_middle_of_ten_thousand_changes_loses_nothin
     prefix = unique_prefix()
     reader = TopicReader(kafka, prefix)
     log = tmp_path / "relay.log"
-    relay = relay_process(db, kafka, prefix, slot, log)
+    # Small batches, so the relay is always in the middle of one (published, not yet
+    # confirmed) while it works through the backlog.
+    relay = relay_process(db, kafka, prefix, slot, log, STOCKROOM_RELAY_BATCH="300")
     restarted = None
     try:
         assert reader.read_until(scanned(reader, "stock", 50), 60), log.read_text()
-
         killed = threading.Event()
 
         def writer():
-            # 1,000 transactions of 10 rows; the relay dies after the first half is committed.
+            # 1,000 transactions of 10 rows, as fast as they commit; the relay dies while it
+            # works through the first half.
             with psycopg.connect(db, autocommit=True) as conn:
                 for round_no in range(200):
                     if round_no == 100:
@@ -266,12 +268,12 @@ def test_sigkill_of_the_relay_in_the_middle_of_ten_thousand_changes_loses_nothin
         thread = threading.Thread(target=writer)
         thread.start()
         try:
-            assert reader.read_until(lambda ms: len(ms) >= 2000, 60)
+            assert reader.read_until(lambda ms: len(reader.changes("stock")) >= 50 + 1000, 60)
             relay.send_signal(signal.SIGKILL)
             relay.wait(10)
         finally:
             killed.set()
-        restarted = relay_process(db, kafka, prefix, slot, log)
+        restarted = relay_process(db, kafka, prefix, slot, log, STOCKROOM_RELAY_BATCH="300")
         thread.join()
         expected = {(loc, sku, version) for loc, sku in keys for version in range(2, 202)}
 
