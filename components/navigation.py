@@ -25,6 +25,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
     PageSpec("pages/users.py", "Users", ":material/group:", frozenset({"admin"}), "users"),
+    PageSpec("pages/live.py", "Live", ":material/bolt:", EVERYONE, "live"),
 ]
 
 

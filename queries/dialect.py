@@ -91,3 +91,99 @@ class Dialect:
 
 def dialect_of(conn) -> Dialect:
     return Dialect(detect(conn))
+
+
+# ---- CockroachDB changefeeds ---------------------------------------------------------------
+# On CockroachDB the database itself streams changes into Kafka. `python manage.py changefeed
+# setup` runs these statements (queries/changefeed_jobs.py); on PostgreSQL the relay in
+# changefeed/ produces the same messages instead.
+
+CHANGEFEED_TABLES = ("stock", "orders", "order_lines", "transfers", "order_events")
+
+
+def quote_literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def kafka_sink_uri(bootstrap_servers: str, topic_prefix: str = "") -> str:
+    """'kafka://host:port[?topic_prefix=…]' from KAFKA_BOOTSTRAP_SERVERS (its first broker:
+    the sink discovers the rest of the cluster from it)."""
+    from urllib.parse import quote
+
+    first = bootstrap_servers.split(",")[0].strip()
+    if "://" in first:
+        first = first.split("://", 1)[1]
+    if not first or any(c in first for c in " /?#'"):
+        raise ValueError(f"not a Kafka bootstrap address: {bootstrap_servers!r}")
+    query = f"?topic_prefix={quote(topic_prefix, safe='')}" if topic_prefix else ""
+    return f"kafka://{first}{query}"
+
+
+def changefeed_statement(
+    tables: list[str] | tuple[str, ...], sink_uri: str, *, resolved: str = "10s",
+    min_checkpoint_frequency: str | None = None, required_acks: str = "ALL",
+) -> str:
+    """CREATE CHANGEFEED with the envelope DESIGN.md section 4 relies on: updated (the commit
+    timestamp), diff (before), resolved markers, and a Kafka sink that waits for all replicas.
+    A resolved interval below 30 s only takes effect with min_checkpoint_frequency as low, so
+    it defaults to the resolved interval."""
+    import json
+
+    if not tables:
+        raise ValueError("a changefeed needs at least one table")
+    duration = re.compile(r"^\d+(\.\d+)?(ms|s|m|h)$")
+    checkpoint = min_checkpoint_frequency or resolved
+    for value in (resolved, checkpoint):
+        if not duration.match(value):
+            raise ValueError(f"not a duration: {value!r} (e.g. '10s')")
+    if required_acks not in ("ALL", "ONE", "NONE"):
+        raise ValueError(f"RequiredAcks must be ALL, ONE or NONE, not {required_acks!r}")
+    table_list = ", ".join(plain_ident(t) for t in tables)
+    sink_config = json.dumps({"RequiredAcks": required_acks})
+    options = [
+        "updated",
+        f"resolved={quote_literal(resolved)}",
+        f"min_checkpoint_frequency={quote_literal(checkpoint)}",
+        "diff",
+        f"kafka_sink_config={quote_literal(sink_config)}",
+    ]
+    return (f"CREATE CHANGEFEED FOR TABLE {table_list} INTO {quote_literal(sink_uri)} "
+            f"WITH {', '.join(options)}")
+
+
+def create_changefeed_sql(
+    bootstrap_servers: str, topic_prefix: str = "", *, resolved: str = "10s",
+    tables: list[str] | tuple[str, ...] = CHANGEFEED_TABLES,
+) -> str:
+    """The one changefeed Stockroom needs, into KAFKA_BOOTSTRAP_SERVERS."""
+    return changefeed_statement(list(tables), kafka_sink_uri(bootstrap_servers, topic_prefix),
+                                resolved=resolved)
+
+
+RANGEFEED_SETTING_SQL = "SHOW CLUSTER SETTING kv.rangefeed.enabled"
+ENABLE_RANGEFEED_SQL = "SET CLUSTER SETTING kv.rangefeed.enabled = true"
+SHOW_CHANGEFEED_JOBS_SQL = "SHOW CHANGEFEED JOBS"
+LIVE_JOB_STATUSES = ("running", "paused", "pending", "pause-requested")
+
+
+def matching_changefeed_job(jobs: list[dict], tables: list[str] | tuple[str, ...],
+                            sink_uri: str) -> dict | None:
+    """The live job (from SHOW CHANGEFEED JOBS) that already feeds these tables to this sink."""
+    host = sink_uri.split("?")[0]
+    for job in jobs:
+        if str(job.get("status", "")).lower() not in LIVE_JOB_STATUSES:
+            continue
+        job_sink = str(job.get("sink_uri") or "")
+        description = str(job.get("description") or "")
+        if host not in job_sink and host not in description:
+            continue
+        names = job.get("full_table_names") or []
+        if isinstance(names, str):
+            names = names.strip("{}").split(",")
+        short = {str(n).strip().strip('"').split(".")[-1] for n in names}
+        if not short:
+            short = {t for t in tables if re.search(rf"\b{re.escape(t)}\b", description)}
+        if set(tables) <= short:
+            return job
+    return None

@@ -67,3 +67,7 @@ class ManagedProcess:
 # Processes `manage.py up` starts after the database and broker, in order.
 # Each entry names a module with a `main()` that runs until SIGTERM.
 BACKGROUND: list[ManagedProcess] = []
+# The CDC relay (PostgreSQL logical decoding -> Kafka; idles when DATABASE_URL is CockroachDB,
+# whose own changefeed does the job) and the replenishment workflow worker.
+BACKGROUND.append(ManagedProcess("relay", "changefeed.relay", "CDC relay"))
+BACKGROUND.append(ManagedProcess("worker", "changefeed.worker", "CDC worker"))

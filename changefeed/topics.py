@@ -1,0 +1,25 @@
+"""Topic metadata the relay and the consumers watch: a topic's id changes when the embedded
+broker restarts (it keeps nothing) and the relay creates the topic again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka.admin import KafkaAdminClient
+
+
+def admin_client(bootstrap: str, client_id: str) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id,
+                            request_timeout_ms=10_000)
+
+
+def describe(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """{topic: (topic id, partition count)} for those of the names that exist."""
+    existing = set(admin.list_topics())
+    present = [name for name in names if name in existing]
+    found: dict[str, tuple[str, int]] = {}
+    if present:
+        for info in admin.describe_topics(present):
+            if info.get("error_code", 0) == 0 and info.get("partitions"):
+                found[info["name"]] = (str(info.get("topic_id")), len(info["partitions"]))
+    return found

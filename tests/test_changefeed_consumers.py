@@ -1,0 +1,249 @@
+"""Consumers of the change stream: the replenishment worker, the app's tail, the Live page."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from changefeed.encoding import hlc, partition_for
+from changefeed.tail import ChangeTail
+from changefeed.worker import ReplenishmentWorker
+from components.live import describe_change, live_summary, new_stockouts, stockout_message
+from queries.actor import Actor
+from queries.db import run_transaction
+from tests import factories
+from tests.cdc_helpers import (
+    RelayThread,
+    create_topics,
+    drop_slot,
+    produce,
+    relay_config,
+    unique_prefix,
+    unique_slot,
+)
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+PARTITIONS = 3
+
+
+def stock_after(location_id: str, sku: str, on_hand: int, reserved: int = 0,
+                reorder_point: int = 5, version: int = 2) -> dict:
+    return {"location_id": location_id, "sku": sku, "on_hand": on_hand, "reserved": reserved,
+            "incoming": 0, "reorder_point": reorder_point, "version": version,
+            "updated_at": "2026-01-01T00:00:00Z"}
+
+
+def stock_message(after: dict | None, before: dict | None, updated: str) -> tuple[bytes, bytes, int]:
+    row = after or before
+    key = json.dumps([row["location_id"], row["sku"]]).encode()
+    value = json.dumps({"after": after, "before": before, "updated": updated}).encode()
+    return key, value, partition_for(key, PARTITIONS)
+
+
+def suggestions() -> list[dict]:
+    return run_transaction(lambda cur: cur.execute(
+        "SELECT location_id, sku, from_location_id, qty, status, source_key, created_by "
+        "FROM replenishment_suggestions ORDER BY created_at").fetchall())
+
+
+def run_worker_until(worker: ReplenishmentWorker, processed: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while worker.processed < processed and time.monotonic() < deadline:
+        worker.step(timeout_ms=500)
+
+
+@pytest.fixture
+def world(db):
+    factories.small_world()
+    return db
+
+
+@pytest.fixture
+def stock_topic(kafka):
+    prefix = unique_prefix()
+    create_topics(kafka, [prefix + "stock"], PARTITIONS)
+    return prefix + "stock"
+
+
+# ---- the workflow worker ------------------------------------------------------------------------
+
+def test_the_worker_writes_one_suggestion_for_a_duplicated_message(world, kafka, stock_topic):
+    low = stock_message(stock_after("WH-BER-1", "SKU-1", 3), stock_after("WH-BER-1", "SKU-1", 10),
+                        hlc(1_800_000_000_000_000_000))
+    produce(kafka, stock_topic, [low, low])
+    worker = ReplenishmentWorker(kafka, topic=stock_topic, group_id=f"g-{uuid.uuid4().hex}")
+    try:
+        run_worker_until(worker, 2)
+    finally:
+        worker.close()
+    assert worker.processed == 2
+    rows = suggestions()
+    assert len(rows) == 1
+    row = rows[0]
+    # Same region (EU), largest surplus: WH-PAR-1 (100 - 5). Enough to reach 2 x reorder point.
+    assert (row["location_id"], row["sku"], row["from_location_id"]) == ("WH-BER-1", "SKU-1", "WH-PAR-1")
+    assert row["qty"] == 10 - 3 and row["status"] == "open" and row["created_by"] == "system"
+
+
+def test_one_suggestion_per_low_episode_and_none_while_one_is_open(world, kafka, stock_topic):
+    def at(on_hand: int, before: int, t: int):
+        return stock_message(stock_after("ST-NYC-1", "SKU-2", on_hand),
+                             stock_after("ST-NYC-1", "SKU-2", before), hlc(1_800_000_000_000_000_000 + t))
+
+    produce(kafka, stock_topic, [
+        at(4, 9, 1),    # falls to the reorder point: episode 1
+        at(2, 4, 2),    # keeps falling: same episode
+        at(9, 2, 3),    # recovers
+        at(1, 9, 4),    # falls again while the first suggestion is still open: nothing new
+        at(1, 9, 4),    # duplicate
+        at(0, 1, 3),    # older than what was applied: ignored
+    ])
+    worker = ReplenishmentWorker(kafka, topic=stock_topic, group_id=f"g-{uuid.uuid4().hex}")
+    try:
+        run_worker_until(worker, 6)
+        assert worker.database_writes < worker.processed  # "still low" needs no write
+        rows = suggestions()
+        assert [r["source_key"] for r in rows] == ["ST-NYC-1/SKU-2/episode-1"]
+        # No NA location has a surplus: the suggestion says so (no source) and asks for 10 - 4.
+        assert rows[0]["from_location_id"] is None and rows[0]["qty"] == 6
+
+        run_transaction(lambda cur: cur.execute(
+            "UPDATE replenishment_suggestions SET status = 'dismissed', decided_by = 'test'"))
+        produce(kafka, stock_topic, [at(8, 1, 5), at(3, 8, 6)])  # recovers, falls: episode 3
+        run_worker_until(worker, 8)
+    finally:
+        worker.close()
+    assert [r["source_key"] for r in suggestions()] == ["ST-NYC-1/SKU-2/episode-1",
+                                                        "ST-NYC-1/SKU-2/episode-3"]
+
+
+def test_a_stock_change_flows_from_the_database_through_the_relay_to_a_suggestion(world, kafka):
+    prefix, slot = unique_prefix(), unique_slot()
+    try:
+        with RelayThread(relay_config(world, kafka, prefix, slot)):
+            run_transaction(lambda cur: cur.execute(
+                "UPDATE stock SET reserved = 97, version = version + 1 "
+                "WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-3'"))
+            worker = ReplenishmentWorker(kafka, topic=prefix + "stock", group_id=f"g-{uuid.uuid4().hex}")
+            try:
+                deadline = time.monotonic() + 60
+                while not suggestions() and time.monotonic() < deadline:
+                    worker.step(timeout_ms=500)
+            finally:
+                worker.close()
+    finally:
+        drop_slot(world, slot)
+    rows = suggestions()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["location_id"], row["from_location_id"], row["qty"]) == ("WH-PAR-1", "WH-BER-1", 7)
+
+
+# ---- the tail -------------------------------------------------------------------------------------
+
+def test_the_tail_drops_duplicates_and_tracks_lag_watermark_and_stockouts(db, kafka, stock_topic):
+    prefix = stock_topic[: -len("stock")]
+    now_ns = time.time_ns()
+    first = stock_message(stock_after("WH-BER-1", "SKU-1", 5), stock_after("WH-BER-1", "SKU-1", 9),
+                          hlc(now_ns - 2_000_000_000))
+    stockout = stock_message(stock_after("WH-BER-1", "SKU-1", 0), stock_after("WH-BER-1", "SKU-1", 5),
+                             hlc(now_ns - 1_000_000_000))
+    other = stock_message(stock_after("WH-PAR-1", "SKU-1", 50), None, hlc(now_ns - 1_500_000_000))
+    resolved = [(None, json.dumps({"resolved": hlc(now_ns - 3_000_000_000 + p)}).encode(), p)
+                for p in range(PARTITIONS)]
+    produce(kafka, stock_topic, [first, stockout, first, stockout, other] + resolved)
+
+    tail = ChangeTail(kafka, topic_prefix=prefix, tables=("stock",)).start()
+    try:
+        deadline = time.monotonic() + 30
+        while tail.snapshot().received < 5 + PARTITIONS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        snapshot = tail.snapshot()
+    finally:
+        tail.stop()
+    assert snapshot.status == "live"
+    assert snapshot.received == 5 + PARTITIONS
+    assert snapshot.duplicates_dropped == 2
+    assert len(snapshot.recent) == 3
+    assert [e.key for e in snapshot.recent if e.key[0] == "WH-BER-1"] == [["WH-BER-1", "SKU-1"]] * 2
+    assert snapshot.newest_updated == (now_ns - 1_000_000_000, 0)
+    assert snapshot.watermark == (now_ns - 3_000_000_000, 0)  # the minimum over partitions
+    assert snapshot.partitions == PARTITIONS and snapshot.partitions_without_resolved == 0
+    assert [stockout_message(e) for e in snapshot.stockouts] == ["SKU-1 is out of stock at WH-BER-1."]
+
+    summary = live_summary(snapshot, now=now_ns / 1e9)
+    assert summary.lag_seconds == pytest.approx(1.0)
+    assert summary.watermark_age_seconds == pytest.approx(3.0)
+    assert [row["change"] for row in summary.ticker if row["key"] == "WH-BER-1 / SKU-1"] == [
+        "on_hand 5 → 0", "on_hand 9 → 5"]
+    assert any(row["change"].startswith("new: location_id WH-PAR-1") for row in summary.ticker)
+    assert summary.rates["changes"].sum() == 3
+    assert set(summary.rates["table"]) == {"stock"}
+
+    # The first look only sets the toast baseline; a later stockout is new.
+    fresh, seen = new_stockouts(snapshot, None)
+    assert fresh == [] and seen == snapshot.stockouts[-1].seq
+    assert new_stockouts(snapshot, seen - 1)[0] == snapshot.stockouts
+
+
+def test_describe_change_names_only_what_changed():
+    from changefeed.tail import ChangeEvent
+
+    def event(after, before):
+        return ChangeEvent(1, "orders", "orders", ["o1"], "1.0000000000", (1, 0), after, before, 0.0)
+
+    assert describe_change(event({"status": "shipped", "version": 3}, {"status": "picking", "version": 2})) \
+        == "status picking → shipped"
+    assert describe_change(event(None, {"status": "x"})) == "deleted"
+
+
+# ---- the Live page ------------------------------------------------------------------------------
+
+def live_page(monkeypatch, bootstrap: str | None) -> AppTest:
+    if bootstrap is None:
+        monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    else:
+        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["actor"] = Actor("hq", "hq_viewer", (), "Hannah HQ")
+    at.run()
+    at.switch_page("pages/live.py")
+    at.run()
+    return at
+
+
+def test_the_live_page_renders_from_the_stream(world, kafka, monkeypatch):
+    prefix, slot = unique_prefix(), unique_slot()
+    monkeypatch.setenv("STOCKROOM_TOPIC_PREFIX", prefix)
+    try:
+        with RelayThread(relay_config(world, kafka, prefix, slot)):
+            at = live_page(monkeypatch, kafka)
+            assert not at.exception, at.exception
+            assert at.title[0].value == "Live"
+            assert [m.label for m in at.metric][:2] == ["Changes seen", "Lag"]
+    finally:
+        st.cache_resource.clear()  # stops the page's tail thread
+        drop_slot(world, slot)
+
+
+def test_the_live_page_explains_when_the_stream_is_not_configured(db, monkeypatch):
+    at = live_page(monkeypatch, None)
+    assert not at.exception, at.exception
+    assert "KAFKA_BOOTSTRAP_SERVERS" in at.info[0].value
+
+
+def test_the_live_page_says_so_when_the_broker_is_unreachable(db, monkeypatch):
+    from stack.ports import free_port
+
+    try:
+        at = live_page(monkeypatch, f"127.0.0.1:{free_port()}")
+        assert not at.exception, at.exception
+        assert at.info or at.warning  # connecting / cannot read, never a traceback
+    finally:
+        st.cache_resource.clear()

@@ -1,0 +1,332 @@
+"""The PostgreSQL relay against a real PostgreSQL and a real Tansu broker.
+
+Every test has its own topic prefix and its own slot (slot names are server-wide), and drops
+its slot at the end.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from changefeed.encoding import parse_hlc
+from queries.db import run_transaction
+from stack.broker import EmbeddedBroker
+from stack.ports import free_port
+from tests import factories
+from tests.cdc_helpers import (
+    Message,
+    RelayThread,
+    TopicReader,
+    drop_slot,
+    relay_config,
+    relay_process,
+    unique_prefix,
+    unique_slot,
+)
+
+STOCK_COLUMNS = ["location_id", "sku", "on_hand", "reserved", "incoming", "reorder_point",
+                 "version", "updated_at"]
+
+
+@pytest.fixture
+def slot(db):
+    name = unique_slot()
+    yield name
+    drop_slot(db, name)
+
+
+@pytest.fixture
+def world(db):
+    factories.small_world()
+    return db
+
+
+def stock_row(location_id: str, sku: str) -> dict:
+    return run_transaction(lambda cur: cur.execute(
+        "SELECT location_id, sku, on_hand, reserved, incoming, reorder_point, version "
+        "FROM stock WHERE location_id = %s AND sku = %s", (location_id, sku)).fetchone())
+
+
+def scanned(reader: TopicReader, table: str, count: int):
+    return lambda messages: len([m for m in messages if not m.is_resolved and m.table == table]) >= count
+
+
+def last_per_key(messages: list[Message], table: str) -> dict[tuple, dict]:
+    latest: dict[tuple, dict] = {}
+    for m in messages:
+        if not m.is_resolved and m.table == table:
+            latest[tuple(m.key)] = m.value
+    return latest
+
+
+def test_initial_scan_then_an_update_arrives_with_key_after_before_and_commit_time(world, kafka, slot):
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    with RelayThread(relay_config(world, kafka, prefix, slot)):
+        assert reader.read_until(scanned(reader, "stock", 9), 60), "the initial scan did not arrive"
+        scan = reader.changes("stock")
+        assert {tuple(m.key) for m in scan} == {(loc, sku) for loc in ("WH-BER-1", "WH-PAR-1", "ST-NYC-1")
+                                                 for sku in ("SKU-1", "SKU-2", "SKU-3")}
+        assert all(m.value["before"] is None for m in scan)
+
+        with psycopg.connect(world, autocommit=True) as conn:
+            with conn.transaction():
+                started = conn.execute(
+                    "SELECT (extract(epoch FROM now()) * 1000000)::int8").fetchone()[0]
+                conn.execute("UPDATE stock SET reserved = 4, version = version + 1, updated_at = now() "
+                             "WHERE location_id = 'WH-BER-1' AND sku = 'SKU-2'")
+            committed = conn.execute(
+                "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8").fetchone()[0]
+
+        def updated_row_arrived(messages):
+            return any(m.key == ["WH-BER-1", "SKU-2"] and m.value["before"] is not None
+                       for m in messages if not m.is_resolved)
+
+        assert reader.read_until(updated_row_arrived, 30)
+    reader.close()
+    message = next(m for m in reader.changes("stock")
+                   if m.key == ["WH-BER-1", "SKU-2"] and m.value["before"] is not None)
+    after, before = message.value["after"], message.value["before"]
+    assert set(message.value) == {"after", "before", "updated"}
+    assert list(after) == STOCK_COLUMNS
+    assert after["reserved"] == 4 and before["reserved"] == 0
+    assert after["version"] == before["version"] + 1
+    assert after["on_hand"] == 100 and isinstance(after["on_hand"], int)
+    assert after["updated_at"].endswith("Z") and "T" in after["updated_at"]
+    wall, logical = parse_hlc(message.value["updated"])
+    assert len(message.value["updated"].split(".")[1]) == 10
+    assert started * 1000 <= wall <= committed * 1000 and logical == 0
+    assert stock_row("WH-BER-1", "SKU-2")["version"] == after["version"]
+
+
+def test_a_delete_has_after_null_and_the_old_row_as_before(world, kafka, slot):
+    prefix = unique_prefix()
+    factories.add_location("WH-TMP-1")
+    run_transaction(lambda cur: cur.execute(
+        "INSERT INTO stock (location_id, sku, on_hand) VALUES ('WH-TMP-1', 'SKU-3', 7)"))
+    reader = TopicReader(kafka, prefix)
+    with RelayThread(relay_config(world, kafka, prefix, slot)):
+        assert reader.read_until(scanned(reader, "stock", 10), 60)
+        run_transaction(lambda cur: cur.execute(
+            "DELETE FROM stock WHERE location_id = 'WH-TMP-1' AND sku = 'SKU-3'"))
+        assert reader.read_until(lambda ms: any(m.key == ["WH-TMP-1", "SKU-3"] and
+                                                m.value.get("after", 1) is None for m in ms), 30)
+    reader.close()
+    delete = [m for m in reader.changes("stock") if m.key == ["WH-TMP-1", "SKU-3"]][-1]
+    assert delete.value["after"] is None
+    assert delete.value["before"]["on_hand"] == 7 and delete.value["before"]["sku"] == "SKU-3"
+    assert parse_hlc(delete.value["updated"])[0] > 0
+
+
+def test_a_row_written_twice_in_one_transaction_is_sent_once_with_its_last_value(world, kafka, slot):
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    with RelayThread(relay_config(world, kafka, prefix, slot)):
+        assert reader.read_until(scanned(reader, "stock", 9), 60)
+
+        def twice(cur):
+            for _ in range(2):
+                cur.execute("UPDATE stock SET on_hand = on_hand + 1, version = version + 1 "
+                            "WHERE location_id = 'ST-NYC-1' AND sku = 'SKU-1'")
+
+        run_transaction(twice)
+        assert reader.read_until(lambda ms: any(m.key == ["ST-NYC-1", "SKU-1"] and m.value["before"]
+                                                for m in ms if not m.is_resolved), 30)
+        time.sleep(1)  # give a wrongly split second message the chance to show up
+        reader.poll()
+    reader.close()
+    updates = [m for m in reader.changes("stock") if m.key == ["ST-NYC-1", "SKU-1"] and m.value["before"]]
+    assert len(updates) == 1
+    assert updates[0].value["before"]["on_hand"] == 100 and updates[0].value["after"]["on_hand"] == 102
+
+
+def test_resolved_markers_reach_every_partition_never_decrease_and_hold(world, kafka, slot):
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    stop_writes = threading.Event()
+
+    def writer():
+        while not stop_writes.is_set():
+            run_transaction(lambda cur: cur.execute(
+                "UPDATE stock SET on_hand = on_hand + 1, version = version + 1 WHERE sku = 'SKU-1'"))
+            time.sleep(0.02)
+
+    with RelayThread(relay_config(world, kafka, prefix, slot)) as relay:
+        assert reader.read_until(scanned(reader, "stock", 9), 60)
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            partitions = None
+
+            def three_markers_everywhere(messages):
+                nonlocal partitions
+                partitions = {(t, p) for t, n in relay.partitions.items() for p in range(n)}
+                counts = {tp: 0 for tp in partitions}
+                for m in messages:
+                    if m.is_resolved:
+                        counts[(m.topic, m.partition)] += 1
+                return bool(counts) and min(counts.values()) >= 3
+
+            assert reader.read_until(three_markers_everywhere, 60)
+        finally:
+            stop_writes.set()
+            thread.join()
+    reader.close()
+    assert len(partitions) == 5 * 3
+    by_partition: dict[tuple, list[Message]] = {}
+    for m in reader.messages:
+        by_partition.setdefault((m.topic, m.partition), []).append(m)
+    for messages in by_partition.values():
+        messages.sort(key=lambda m: m.offset)
+        resolved = [parse_hlc(m.value["resolved"]) for m in messages if m.is_resolved]
+        assert resolved == sorted(resolved)
+        # The promise itself: no change at or below a resolved timestamp follows it.
+        highest = (0, 0)
+        for m in messages:
+            if m.is_resolved:
+                highest = max(highest, parse_hlc(m.value["resolved"]))
+            else:
+                assert parse_hlc(m.value["updated"]) > highest, (m, highest)
+    assert all(m.key is None for m in reader.messages if m.is_resolved)
+
+
+def test_one_key_keeps_its_order_across_a_thousand_updates(world, kafka, slot):
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    with RelayThread(relay_config(world, kafka, prefix, slot, batch_changes=200)):
+        assert reader.read_until(scanned(reader, "stock", 9), 60)
+        with psycopg.connect(world, autocommit=True) as conn:
+            for _ in range(1000):
+                conn.execute("UPDATE stock SET on_hand = on_hand + 1, version = version + 1 "
+                             "WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-3'")
+
+        def all_there(messages):
+            return sum(1 for m in messages if not m.is_resolved and m.key == ["WH-PAR-1", "SKU-3"]
+                       and m.value["before"] is not None) >= 1000
+
+        assert reader.read_until(all_there, 90)
+    reader.close()
+    updates = [m for m in reader.changes("stock")
+               if m.key == ["WH-PAR-1", "SKU-3"] and m.value["before"] is not None]
+    assert len({m.partition for m in updates}) == 1
+    updates.sort(key=lambda m: m.offset)
+    assert [m.value["after"]["on_hand"] for m in updates] == list(range(101, 1101))
+    stamps = [parse_hlc(m.value["updated"]) for m in updates]
+    assert all(a < b for a, b in zip(stamps, stamps[1:], strict=False))
+    assert all(m.value["before"]["on_hand"] + 1 == m.value["after"]["on_hand"] for m in updates)
+
+
+def _seed_rows(locations: int = 5, skus: int = 10) -> list[tuple[str, str]]:
+    for i in range(locations):
+        factories.add_location(f"WH-K{i}")
+    for j in range(skus):
+        factories.add_product(f"SKU-K{j}")
+    keys = [(f"WH-K{i}", f"SKU-K{j}") for i in range(locations) for j in range(skus)]
+
+    def body(cur):
+        for loc, sku in keys:
+            cur.execute("INSERT INTO stock (location_id, sku, on_hand) VALUES (%s, %s, 1000)",
+                        (loc, sku))
+
+    run_transaction(body)
+    return keys
+
+
+def test_sigkill_of_the_relay_in_the_middle_of_ten_thousand_changes_loses_nothing(
+        db, kafka, slot, tmp_path):
+    keys = _seed_rows()             # 50 rows, each updated 200 times: 10,000 changes
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    log = tmp_path / "relay.log"
+    # Small batches, so the relay is always in the middle of one (published, not yet
+    # confirmed) while it works through the backlog.
+    relay = relay_process(db, kafka, prefix, slot, log, STOCKROOM_RELAY_BATCH="300")
+    restarted = None
+    try:
+        assert reader.read_until(scanned(reader, "stock", 50), 60), log.read_text()
+        killed = threading.Event()
+
+        def writer():
+            # 1,000 transactions of 10 rows, as fast as they commit; the relay dies while it
+            # works through the first half.
+            with psycopg.connect(db, autocommit=True) as conn:
+                for round_no in range(200):
+                    if round_no == 100:
+                        killed.wait(60)
+                    for batch in range(0, len(keys), 10):
+                        with conn.transaction():
+                            for loc, sku in keys[batch:batch + 10]:
+                                conn.execute("UPDATE stock SET version = version + 1 "
+                                             "WHERE location_id = %s AND sku = %s", (loc, sku))
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            assert reader.read_until(lambda ms: len(reader.changes("stock")) >= 50 + 1000, 60)
+            relay.send_signal(signal.SIGKILL)
+            relay.wait(10)
+        finally:
+            killed.set()
+        restarted = relay_process(db, kafka, prefix, slot, log, STOCKROOM_RELAY_BATCH="300")
+        thread.join()
+        expected = {(loc, sku, version) for loc, sku in keys for version in range(2, 202)}
+
+        def every_change_seen(messages):
+            seen = {(m.key[0], m.key[1], m.value["after"]["version"]) for m in messages
+                    if not m.is_resolved and m.table == "stock"}
+            return expected <= seen
+
+        assert reader.read_until(every_change_seen, 120), log.read_text()[-3000:]
+    finally:
+        for process in (relay, restarted):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(20)
+        reader.close()
+
+
+def test_the_relay_survives_a_broker_restart_and_the_last_message_of_each_key_is_the_row(
+        world, slot, tmp_path):
+    broker = EmbeddedBroker(Path(tmp_path / "kafka"), free_port())
+    broker.start()
+    prefix = unique_prefix()
+    try:
+        with RelayThread(relay_config(world, broker.bootstrap, prefix, slot)) as relay:
+            reader = TopicReader(broker.bootstrap, prefix)
+            assert reader.read_until(scanned(reader, "stock", 9), 60)
+            reader.close()
+
+            def move(location_id: str, sku: str, delta: int):
+                run_transaction(lambda cur: cur.execute(
+                    "UPDATE stock SET on_hand = on_hand + %s, version = version + 1 "
+                    "WHERE location_id = %s AND sku = %s", (delta, location_id, sku)))
+
+            move("WH-BER-1", "SKU-1", -10)
+            broker.stop()
+            move("WH-BER-1", "SKU-1", -5)        # while the broker is down
+            move("WH-PAR-1", "SKU-2", 7)
+            broker.start()
+            move("ST-NYC-1", "SKU-3", -1)        # after it is back
+            rows = {(r["location_id"], r["sku"]): r for r in run_transaction(lambda cur: cur.execute(
+                "SELECT location_id, sku, on_hand, reserved, incoming, reorder_point, version "
+                "FROM stock").fetchall())}
+
+            reader = TopicReader(broker.bootstrap, prefix)
+
+            def matches_database(messages):
+                latest = last_per_key(messages, "stock")
+                return set(latest) == set(rows) and all(
+                    latest[key]["after"] is not None and
+                    all(latest[key]["after"][c] == row[c] for c in row) for key, row in rows.items())
+
+            assert reader.read_until(matches_database, 90), last_per_key(reader.messages, "stock")
+            reader.close()
+            assert relay.stats.scans >= 2
+    finally:
+        broker.stop()

@@ -1,0 +1,130 @@
+"""Replenishment suggestions: what the worker writes and what managers decide."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from queries import replenishment
+from queries.actor import SYSTEM, Actor
+from queries.db import run_transaction
+from queries.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from queries.idempotency import new_key
+from queries.replenishment import StockLevel, observe_stock_level, target_quantity
+from tests import factories
+from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU, count_rows
+
+MANAGER_NA = Actor("manager.na", "inventory_manager", ("NA",), "Nora Manager")
+
+
+@pytest.fixture
+def world(db):
+    factories.small_world()
+    factories.add_location("WH-MAD-1", "EU", "warehouse", "Madrid", 40.4, -3.7)
+    factories.add_stock("WH-MAD-1", "SKU-1", 300)
+    return db
+
+
+def low(location_id: str, sku: str, available: int, t: int, reorder_point: int = 5) -> StockLevel:
+    return StockLevel(location_id, sku, on_hand=available, reserved=0, reorder_point=reorder_point,
+                      updated=(1_800_000_000_000_000_000 + t, 0))
+
+
+def only_suggestion() -> dict:
+    rows = replenishment.open_suggestions(ADMIN)
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_the_source_is_the_location_in_the_same_region_with_the_largest_surplus(world):
+    created = observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1), SYSTEM).suggestion
+    # EU: WH-PAR-1 has 95 spare, WH-MAD-1 has 295; ST-NYC-1 (NA) is never a source.
+    assert created["from_location_id"] == "WH-MAD-1"
+    assert created["qty"] == target_quantity(2, 5) == 8
+
+
+def test_the_quantity_is_capped_by_what_the_source_can_spare(world):
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE stock SET reserved = on_hand - 8 WHERE sku = 'SKU-2' AND location_id = 'WH-PAR-1'"))
+    created = observe_stock_level(low("WH-BER-1", "SKU-2", 0, 1), SYSTEM).suggestion
+    assert (created["from_location_id"], created["qty"]) == ("WH-PAR-1", 3)  # 8 available - 5
+
+
+def test_managers_see_only_their_regions_and_support_sees_nothing_to_decide(world):
+    observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
+    observe_stock_level(low("ST-NYC-1", "SKU-1", 2, 1))
+    assert [s["location_id"] for s in replenishment.open_suggestions(MANAGER_EU)] == ["WH-BER-1"]
+    assert [s["location_id"] for s in replenishment.open_suggestions(MANAGER_NA)] == ["ST-NYC-1"]
+    assert len(replenishment.open_suggestions(ADMIN)) == 2
+    assert [s["location_id"] for s in replenishment.open_suggestions(ADMIN, "ST-NYC-1")] == ["ST-NYC-1"]
+
+
+def test_dismiss_records_who_and_a_double_click_applies_once(world):
+    observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
+    suggestion_id = only_suggestion()["id"]
+    key = new_key()
+    first = replenishment.dismiss_suggestion(MANAGER_EU, suggestion_id, key)
+    again = replenishment.dismiss_suggestion(MANAGER_EU, suggestion_id, key)
+    assert first["status"] == "dismissed" and not first["already_applied"]
+    assert again["already_applied"]
+    row = replenishment.suggestion(suggestion_id)
+    assert (row["status"], row["decided_by"]) == ("dismissed", "manager.eu")
+    with pytest.raises(AlreadyDone, match="already dismissed"):
+        replenishment.dismiss_suggestion(ADMIN, suggestion_id, new_key())
+
+
+@pytest.mark.parametrize("actor,error", [
+    (SUPPORT_EU, "not allowed to accept or dismiss"),
+    (HQ, "not allowed to accept or dismiss"),
+    (MANAGER_NA, "only accept or dismiss replenishment suggestions in NA, not in EU"),
+])
+def test_only_managers_of_the_region_decide_and_a_refusal_writes_nothing(world, actor, error):
+    observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
+    suggestion_id = only_suggestion()["id"]
+    keys, transfers = count_rows("idempotency_keys"), count_rows("transfers")
+    for decide in (replenishment.dismiss_suggestion, replenishment.accept_suggestion):
+        with pytest.raises(Forbidden, match=error):
+            decide(actor, suggestion_id, new_key())
+    assert only_suggestion()["status"] == "open"
+    assert (count_rows("idempotency_keys"), count_rows("transfers")) == (keys, transfers)
+
+
+def test_an_unknown_suggestion_is_not_found(world):
+    with pytest.raises(NotFound):
+        replenishment.dismiss_suggestion(ADMIN, "00000000-0000-0000-0000-000000000000", new_key())
+
+
+def test_a_suggestion_without_a_source_cannot_be_accepted_and_nothing_is_written(world):
+    observe_stock_level(low("ST-NYC-1", "SKU-3", 1, 1))  # NA has no other location
+    suggestion = only_suggestion()
+    assert suggestion["from_location_id"] is None
+    keys, transfers = count_rows("idempotency_keys"), count_rows("transfers")
+    with pytest.raises(InvalidInput, match="No location in NA has spare SKU-3"):
+        replenishment.accept_suggestion(ADMIN, suggestion["id"], new_key())
+    assert only_suggestion()["status"] == "open"
+    assert (count_rows("idempotency_keys"), count_rows("transfers")) == (keys, transfers)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("queries.transfers") is None,
+                    reason="needs the inventory command queries.transfers.create_transfer "
+                           "(another branch); runs once merged")
+def test_accept_creates_the_transfer_once_and_records_it(world):
+    observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
+    suggestion = only_suggestion()
+    key = new_key()
+    first = replenishment.accept_suggestion(MANAGER_EU, suggestion["id"], key)
+    again = replenishment.accept_suggestion(MANAGER_EU, suggestion["id"], key)
+    assert again["already_applied"] and again["transfer_id"] == first["transfer_id"]
+    transfer = run_transaction(lambda cur: cur.execute(
+        "SELECT from_location_id, to_location_id, sku, qty, status FROM transfers WHERE id::text = %s",
+        (first["transfer_id"],)).fetchone())
+    assert transfer == {"from_location_id": "WH-MAD-1", "to_location_id": "WH-BER-1",
+                        "sku": "SKU-1", "qty": suggestion["qty"], "status": "in_transit"}
+    assert count_rows("transfers") == 1
+    row = replenishment.suggestion(suggestion["id"])
+    assert (row["status"], row["decided_by"], row["transfer_id"]) == (
+        "accepted", "manager.eu", first["transfer_id"])
+    with pytest.raises(AlreadyDone):
+        replenishment.accept_suggestion(ADMIN, suggestion["id"], new_key())
+    assert count_rows("transfers") == 1
