@@ -32,10 +32,11 @@ def stack_env(tmp_path):
 
 
 def test_up_is_idempotent_env_is_evaluable_and_down_stops(stack_env):
-    first = manage("up", "--no-background", env=stack_env)
+    first = manage("up", env=stack_env)
     assert first.returncode == 0, first.stderr
     assert f"127.0.0.1:{stack_env['STOCKROOM_PG_PORT']}" in first.stdout
-    second = manage("up", "--no-background", env=stack_env)
+    assert "CDC relay" in first.stdout and "CDC worker" in first.stdout
+    second = manage("up", env=stack_env)
     assert second.returncode == 0, second.stderr
     assert "Migrations   up to date" in second.stdout
 
@@ -52,7 +53,9 @@ def test_up_is_idempotent_env_is_evaluable_and_down_stops(stack_env):
         assert conn.execute("SHOW default_transaction_isolation").fetchone()[0] == "serializable"
 
     status = manage("status", env=stack_env)
-    assert status.returncode == 0 and "running" in status.stdout
+    assert status.returncode == 0, status.stdout
+    assert "stopped" not in status.stdout
+    assert status.stdout.count("running") == 4  # PostgreSQL, broker, relay, worker
 
     assert manage("down", env=stack_env).returncode == 0
     stopped = manage("status", env=stack_env)
