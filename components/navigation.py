@@ -22,6 +22,8 @@ EVERYONE = frozenset(ROLES)
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
+    PageSpec("pages/orders.py", "Orders", ":material/receipt_long:",
+             frozenset({"support", "admin"}), "orders"),
 ]
 
 

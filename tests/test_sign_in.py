@@ -76,15 +76,18 @@ def test_pages_outside_a_roles_list_cannot_be_reached(users, role):
                 "admin": "admin"}[role]
     at = sign_in(username, password)
     allowed = {spec.path for spec in pages_for(role)}
+    # Refusals first: once AppTest has switched to a page whose url_path equals its file name,
+    # it registers the pages/ folder itself (an AppTest quirk, not what the server does).
+    for spec in PAGES:
+        if spec.path not in allowed:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                at.switch_page(spec.path)
+                at.run()
     for spec in PAGES:
         if spec.path in allowed:
             at.switch_page(spec.path)
             at.run()
             assert not at.exception, (spec.path, at.exception)
-        else:
-            with pytest.raises(ValueError, match="Could not find a navigation page"):
-                at.switch_page(spec.path)
-                at.run()
 
 
 def test_admin_sees_every_page():
