@@ -10,7 +10,7 @@ from components.kpi import kpi_row
 from queries import order_search
 from queries.actor import Actor
 from queries.db import database_url
-from queries.order_states import FUNNEL, label
+from queries.order_states import FUNNEL, label, reached_counts
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -44,9 +44,11 @@ def funnel_tiles(counts: dict[str, int], late: int) -> None:
 
 
 def funnel_chart(counts: dict[str, int]) -> None:
+    """How far orders got: placed, then allocated, picked, shipped, delivered (or later)."""
+    reached = reached_counts(counts)
     figure = go.Figure(go.Funnel(
-        y=[label(status).capitalize() for status in FUNNEL],
-        x=[counts.get(status, 0) for status in FUNNEL],
+        y=["Placed" if status == "pending" else label(status).capitalize() for status in FUNNEL],
+        x=[reached[status] for status in FUNNEL],
         textinfo="value+percent initial",
     ))
     figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)

@@ -141,8 +141,10 @@ def build_search(actor: Actor, filters: OrderFilters, after: Cursor | None = Non
         conditions.append("o.status = ANY(%s) AND o.promised_by < now()")
         params.append(list(states.NOT_SHIPPED))
     if after is not None:
-        conditions.append("(o.created_at, o.id) < (%s, %s)")
-        params += [after.created_at, uuid.UUID(str(after.id))]
+        # The plain created_at bound is implied by the row comparison; it is there because
+        # planners estimate row comparisons poorly and then pick a nested loop over the tail.
+        conditions.append("o.created_at <= %s AND (o.created_at, o.id) < (%s, %s)")
+        params += [after.created_at, after.created_at, uuid.UUID(str(after.id))]
     where = " WHERE " + " AND ".join(conditions) if conditions else ""
     sql = (
         "SELECT o.id, o.created_at, o.status, o.held_from_status, o.region, o.total, "

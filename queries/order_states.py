@@ -72,6 +72,21 @@ def check_transition(current: str, target: str, held_from: str | None = None) ->
         )
 
 
+def reached_counts(counts: dict[str, int]) -> dict[str, int]:
+    """For a funnel: how many orders reached each forward stage (or a later one).
+
+    Cancelled and on-hold orders count as placed only; returned ones reached delivery.
+    """
+    later = {
+        PENDING: STATUSES,
+        ALLOCATED: (ALLOCATED, PICKING, SHIPPED, DELIVERED, RETURNED),
+        PICKING: (PICKING, SHIPPED, DELIVERED, RETURNED),
+        SHIPPED: (SHIPPED, DELIVERED, RETURNED),
+        DELIVERED: (DELIVERED, RETURNED),
+    }
+    return {stage: sum(counts.get(s, 0) for s in statuses) for stage, statuses in later.items()}
+
+
 def hold_release_target(status: str, held_from: str | None) -> str:
     """Where releasing a hold takes the order: back to the status it was held from."""
     if status != ON_HOLD:

@@ -20,6 +20,7 @@ from queries import allocation, permissions, reservations
 from queries import order_states as states
 from queries.actor import Actor
 from queries.customers import MAX_ADDRESS, customer_in_tx
+from queries.db import fetch_all
 from queries.errors import InsufficientStock, InvalidInput, InvalidQuantity, NotFound, StaleVersion
 from queries.idempotency import run_command
 from queries.stock_ledger import apply_movement
@@ -358,8 +359,6 @@ def allocate_pending(actor: Actor, order_id, *, expected_version: int | None,
 
 def allocate_waiting_orders(actor: Actor, limit: int = 50) -> dict:
     """Try to allocate the oldest pending orders (after stock arrived); skips those still short."""
-    from queries.db import fetch_all
-
     permissions.require(actor, "order.fix")
     scope = "" if actor.all_regions else " AND region = ANY(%s)"
     params = () if actor.all_regions else (list(actor.regions),)

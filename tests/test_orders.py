@@ -437,3 +437,10 @@ def test_promised_date_and_explicit_address_are_kept(world):
                              promised_by=promise)["order_id"]
     row = order_row(oid)
     assert row["promised_by"] == promise and row["ship_address"] == "Gift: Alexanderplatz 1"
+
+
+def test_the_funnel_counts_how_far_orders_got():
+    counts = {"pending": 5, "allocated": 4, "picking": 3, "on_hold": 2, "shipped": 2, "delivered": 6,
+              "cancelled": 1, "returned": 1}
+    assert states.reached_counts(counts) == {
+        "pending": 24, "allocated": 16, "picking": 12, "shipped": 9, "delivered": 7}

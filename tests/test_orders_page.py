@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from queries import orders
 from tests import factories
-from tests.factories import ADMIN, SUPPORT_EU
+from tests.factories import ADMIN, HQ, SUPPORT_EU
 from tests.order_helpers import (
     PARIS,
     assert_reservations_exact,
@@ -271,7 +271,6 @@ def test_admin_sees_all_regions_and_support_only_theirs(shop):
 
 
 def test_the_page_itself_turns_away_roles_that_cannot_fix_orders(shop):
-    from tests.factories import HQ
     page = AppTest.from_file(str(Path(APP).parent / "pages" / "orders.py"), default_timeout=30)
     page.session_state["actor"] = HQ
     page.run()
