@@ -89,7 +89,8 @@ def results_table(actor: Actor, filters: OrderFilters) -> str | None:
     if left.button("← Newer", key="orders_newer", disabled=len(starts) == 1):
         starts.pop()
         st.rerun()
-    middle.caption(f"Page {len(starts)} · {len(page.rows)} orders, newest first. "
+    order = "most overdue first" if filters.late_only else "newest first"
+    middle.caption(f"Page {len(starts)} · {len(page.rows)} orders, {order}. "
                    "Select a row to open the order.")
     if right.button("Older →", key="orders_older", disabled=page.next_after is None):
         starts.append(page.next_after)

@@ -7,7 +7,8 @@ PostgreSQL and CockroachDB:
 - customer name / email prefix, case-insensitive -> `lower(x) >= lower(p) AND lower(x) <
   lower(p) || U+10FFFF` on expression indexes (exact under byte/code-point order, which both the
   embedded database (C.UTF-8) and CockroachDB use), with an escaped LIKE as the exact filter;
-- keyset pagination on (created_at, id), newest first.
+- keyset pagination on (created_at, id), newest first; late orders on (promised_by, id), most
+  overdue first.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ MAX_SEARCH_TEXT = 200
 # Upper bound of a prefix range: no string that starts with p sorts after p + U+10FFFF.
 PREFIX_END = chr(0x10FFFF)
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
+# Written out (our own constants, no user input) so that the planner can match the partial
+# index orders_open_promised_idx (migration 0004), which has exactly this predicate.
+OPEN_STATUSES_SQL = "(" + ", ".join(f"'{status}'" for status in states.NOT_SHIPPED) + ")"
+LATE_CONDITION = f"status IN {OPEN_STATUSES_SQL} AND promised_by < now()"
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,13 @@ class OrderFilters:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the next page starts: just after this (created_at, id)."""
+    """Where the next page starts: just after this (sort time, id).
 
-    created_at: datetime
+    The sort time is created_at (newest first), or promised_by (most overdue first) when the
+    search asks for late orders only.
+    """
+
+    at: datetime
     id: str
 
 
@@ -138,13 +147,16 @@ def build_search(actor: Actor, filters: OrderFilters, after: Cursor | None = Non
         conditions.append("o.created_at < %s")
         params.append(_moment(filters.created_to, end=True))
     if filters.late_only:
-        conditions.append("o.status = ANY(%s) AND o.promised_by < now()")
-        params.append(list(states.NOT_SHIPPED))
+        conditions.append(f"{LATE_CONDITION.replace('status', 'o.status').replace('promised', 'o.promised')}")
+    # Late orders come most overdue first (the (status, promised_by) index finds them); every
+    # other search newest first along (created_at, id).
+    column, direction, beyond = ("o.promised_by", "ASC", ">") if filters.late_only else \
+        ("o.created_at", "DESC", "<")
     if after is not None:
-        # The plain created_at bound is implied by the row comparison; it is there because
-        # planners estimate row comparisons poorly and then pick a nested loop over the tail.
-        conditions.append("o.created_at <= %s AND (o.created_at, o.id) < (%s, %s)")
-        params += [after.created_at, after.created_at, uuid.UUID(str(after.id))]
+        # The plain bound is implied by the row comparison; it is there because planners
+        # estimate row comparisons poorly and then pick a nested loop over the tail.
+        conditions.append(f"{column} {beyond}= %s AND ({column}, o.id) {beyond} (%s, %s)")
+        params += [after.at, after.at, uuid.UUID(str(after.id))]
     where = " WHERE " + " AND ".join(conditions) if conditions else ""
     sql = (
         "SELECT o.id, o.created_at, o.status, o.held_from_status, o.region, o.total, "
@@ -154,7 +166,7 @@ def build_search(actor: Actor, filters: OrderFilters, after: Cursor | None = Non
         "(SELECT count(*) FROM order_lines l WHERE l.order_id = o.id) AS lines, "
         "(SELECT coalesce(sum(l.qty), 0) FROM order_lines l WHERE l.order_id = o.id) AS units "
         "FROM orders o JOIN customers c ON c.id = o.customer_id"
-        f"{where} ORDER BY o.created_at DESC, o.id DESC LIMIT %s"
+        f"{where} ORDER BY {column} {direction}, o.id {direction} LIMIT %s"
     )
     return sql, [list(states.NOT_SHIPPED), *params, limit + 1]
 
@@ -175,7 +187,8 @@ def search_orders(actor: Actor, filters: OrderFilters | None = None, after: Curs
     page = Page(rows=[_present(actor, row) for row in rows[:limit]])
     if len(rows) > limit:
         last = rows[limit - 1]
-        page.next_after = Cursor(last["created_at"], str(last["id"]))
+        at = last["promised_by"] if (filters and filters.late_only) else last["created_at"]
+        page.next_after = Cursor(at, str(last["id"]))
     return page
 
 
@@ -256,8 +269,7 @@ def late_summary(actor: Actor, region: str | None = None) -> dict:
         permissions.require(actor, "order.view", region)
         conditions.append("region = %s")
         params.append(region)
-    conditions.append("status = ANY(%s) AND promised_by < now()")
-    params.append(list(states.NOT_SHIPPED))
+    conditions.append(LATE_CONDITION)
     row = read(lambda cur: cur.execute(
         "SELECT count(*) AS late, min(promised_by) AS oldest_promise FROM orders WHERE "
         + " AND ".join(conditions), params,

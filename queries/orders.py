@@ -147,7 +147,8 @@ def _product(cur, sku: str) -> dict:
     return product
 
 
-def _location(cur, location_id: str) -> dict:
+def _location(cur, location_id: str, actor: Actor) -> dict:
+    """An active location the actor works in (support moves stock only in their regions)."""
     location = cur.execute(
         "SELECT id, region, active FROM locations WHERE id = %s", (location_id,)
     ).fetchone()
@@ -155,6 +156,7 @@ def _location(cur, location_id: str) -> dict:
         raise NotFound(f"There is no location {location_id!r}.")
     if not location["active"]:
         raise InvalidInput(f"{location_id} is not active.")
+    permissions.require(actor, "order.fix", location["region"])
     return location
 
 
@@ -239,7 +241,7 @@ def _fix(command: str, actor: Actor, order_id, expected_version: int | None, key
 
 # ---------------------------------------------------------------- placing and allocating
 
-def _lock_order_key(line: dict) -> tuple:
+def _stock_lock_sequence(line: dict) -> tuple:
     """Stock rows are locked in (location, sku) order, so concurrent orders rarely deadlock."""
     return (line["location_id"] or "", line["sku"], line["line_no"])
 
@@ -310,7 +312,7 @@ def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = 
               line["location_id"], line["reserved_qty"]) for line in order_lines],
         )
         if complete:
-            for line in sorted(order_lines, key=_lock_order_key):
+            for line in sorted(order_lines, key=_stock_lock_sequence):
                 _reserve_line(cur, actor, order_id, line["line_no"], line["sku"], line["qty"],
                               line["location_id"])
         back_ordered = [{"line_no": w.line_no, "sku": w.sku, "qty": w.qty}
@@ -482,7 +484,7 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
     location_id = clean_text(location_id, "restock location", 100)
 
     def restock_all(cur, order, lines):
-        _location(cur, location_id)
+        _location(cur, location_id, actor)
         restocked = []
         for line in lines:
             cur.execute(
@@ -619,7 +621,7 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
             )
         if line["location_id"] == location_id:
             raise InvalidInput(f"Line {line_no} is already allocated to {location_id}.")
-        _location(cur, location_id)
+        _location(cur, location_id, actor)
         oid = str(order["id"])
         previous = line["location_id"]
         _release_line(cur, actor, oid, line)

@@ -198,3 +198,20 @@ def test_like_escape_makes_wildcards_literal_in_the_database(db, value, prefix, 
     found = run_transaction(lambda cur: cur.execute(
         "SELECT %s LIKE %s ESCAPE '\\' AS hit", (value, pattern)).fetchone()["hit"])
     assert found is matches
+
+
+def test_late_orders_come_most_overdue_first_across_pages(shop):
+    overdue = {"Zoë Ærøskøbing": 5, "Jane Doe": 1, "李小龙": 3}
+    for name, days in overdue.items():
+        run_transaction(lambda cur, n=name, d=days: cur.execute(
+            "UPDATE orders SET promised_by = now() - make_interval(days => %s) WHERE id = %s",
+            (d, shop[n])))
+    seen, after = [], None
+    while True:
+        page = search_orders(SUPPORT_EU, OrderFilters(late_only=True), after=after, limit=1)
+        seen += [row["customer_name"] for row in page.rows]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == ["Zoë Ærøskøbing", "李小龙", "Jane Doe"]
+    assert order_search.late_summary(SUPPORT_EU)["late"] == 3

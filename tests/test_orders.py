@@ -310,6 +310,8 @@ def test_reallocate_moves_the_reservation(world):
         orders.reallocate_line(SUPPORT_EU, oid, line_no=1, location_id="WH-NOWHERE", expected_version=2)
     with pytest.raises(InvalidInput, match="already allocated"):
         orders.reallocate_line(SUPPORT_EU, oid, line_no=1, location_id="WH-PAR-1", expected_version=2)
+    with pytest.raises(Forbidden, match="not in NA"):
+        orders.reallocate_line(SUPPORT_EU, oid, line_no=1, location_id="ST-NYC-1", expected_version=2)
     assert write_counts() == before
     assert_reservations_exact()
 
