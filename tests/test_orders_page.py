@@ -18,6 +18,7 @@ from tests.order_helpers import (
     events_of,
     lines_of,
     order_row,
+    receive,
     stock,
     write_counts,
 )
@@ -218,6 +219,10 @@ def test_cancel_and_allocate(shop):
     assert errors(at) == ["Cannot allocate yet: no active location has enough available for "
                           "line 1 (150 × SKU-2)."]
     assert order_row(shop["pending"])["status"] == "pending"
+    receive("WH-PAR-1", "SKU-2", 100)  # stock arrives; the same dialog tries again
+    submit(at, "orders_confirm_go")
+    assert success(at) == ["Allocate now: done — the order is now allocated."]
+    assert lines_of(shop["pending"])[0]["location_id"] == "WH-PAR-1"
     assert_reservations_exact()
 
 
