@@ -26,6 +26,8 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
     PageSpec("pages/users.py", "Users", ":material/group:", frozenset({"admin"}), "users"),
     PageSpec("pages/live.py", "Live", ":material/bolt:", EVERYONE, "live"),
+    PageSpec("pages/orders.py", "Orders", ":material/receipt_long:",
+             frozenset({"support", "admin"}), "orders"),
 ]
 
 

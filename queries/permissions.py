@@ -17,6 +17,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "order.place": frozenset({"support", "admin"}),
     "order.fix": frozenset({"support", "admin"}),
     "order.view_personal_data": frozenset({"support", "admin"}),
+    "order.view": frozenset({"hq_viewer", "inventory_manager", "support", "admin"}),
     "user.manage": frozenset({"admin"}),
 }
 
@@ -31,6 +32,7 @@ ACTION_WORDS = {
     "order.place": "place orders",
     "order.fix": "change orders",
     "order.view_personal_data": "see customers' personal data",
+    "order.view": "see orders",
     "user.manage": "manage users",
 }
 

@@ -1,0 +1,66 @@
+"""Order KPI tiles and charts: the status funnel, late orders, orders per hour."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.kpi import kpi_row
+from queries import order_search
+from queries.actor import Actor
+from queries.db import database_url
+from queries.order_states import FUNNEL, label, reached_counts
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _kpis(url: str, username: str, role: str, regions: tuple[str, ...]) -> dict:
+    actor = Actor(username, role, regions)
+    return {
+        "counts": order_search.status_counts(actor),
+        "late": order_search.late_summary(actor)["late"],
+        "per_hour": order_search.orders_per_hour(actor, hours=24),
+    }
+
+
+def load_kpis(actor: Actor) -> dict:
+    """Funnel counts, late orders and orders per hour; cached for 15 s (counting 1M rows costs)."""
+    return _kpis(database_url(), actor.username, actor.role, actor.regions)
+
+
+def forget_kpis() -> None:
+    _kpis.clear()
+
+
+def funnel_tiles(counts: dict[str, int], late: int) -> None:
+    kpi_row([
+        ("Pending", counts.get("pending", 0), "Placed, waiting for stock (back-ordered)"),
+        ("Allocated", counts.get("allocated", 0), "Stock reserved, waiting to be picked"),
+        ("Picking", counts.get("picking", 0), "Being picked in the warehouse"),
+        ("On hold", counts.get("on_hold", 0), "Paused by support"),
+        ("Shipped", counts.get("shipped", 0), "On the way to the customer"),
+        ("Late", late, "Past the promised date and not shipped yet"),
+    ])
+
+
+def funnel_chart(counts: dict[str, int]) -> None:
+    """How far orders got: placed, then allocated, picked, shipped, delivered (or later)."""
+    reached = reached_counts(counts)
+    figure = go.Figure(go.Funnel(
+        y=["Placed" if status == "pending" else label(status).capitalize() for status in FUNNEL],
+        x=[reached[status] for status in FUNNEL],
+        textinfo="value+percent initial",
+    ))
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
+    st.plotly_chart(figure, width="stretch")
+
+
+def per_hour_chart(rows: list[dict]) -> None:
+    if not rows:
+        st.caption("No orders in the last 24 hours.")
+        return
+    frame = pd.DataFrame(rows)
+    figure = go.Figure(go.Bar(x=frame["hour"], y=frame["orders"]))
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260,
+                         yaxis_title="orders per hour")
+    st.plotly_chart(figure, width="stretch")
