@@ -113,7 +113,7 @@ def render_live(summary: LiveSummary) -> None:
     elif summary.status != "live":
         st.warning(summary.status.capitalize())
     tiles = [
-        ("Changes seen", f"{summary.received:,}", "Messages read since the app started"),
+        ("Messages read", f"{summary.received:,}", "Changes and resolved markers read since the app started"),
         ("Lag", _seconds(summary.lag_seconds), "Now minus the commit time of the newest change"),
         ("Resolved watermark", _seconds(summary.watermark_age_seconds) + " ago",
          "Every change committed before this point has arrived (minimum over partitions)"),

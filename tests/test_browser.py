@@ -40,3 +40,37 @@ def test_sign_in_in_a_real_browser_shows_the_overview(db, tmp_path):
         assert "600" in body  # 2 EU locations x 3 SKUs x 100 units; the NA store is out of scope
         assert "inventory manager" in body
         browser.save_screenshot(str(tmp_path / "overview.png"))
+
+
+def test_live_page_timer_shows_a_committed_change_without_a_reload(db, kafka, tmp_path):
+    """Database commit -> relay -> Kafka -> the app's tail -> the fragment's timer in Chromium."""
+    require_chromium()
+    from queries.db import run_transaction
+    from queries.stock_ledger import apply_movement
+    from tests.cdc_helpers import RelayThread, drop_slot, relay_config, unique_prefix, unique_slot
+
+    factories.small_world()
+    factories.add_user("hq", "hq_viewer", [], "hq-password")
+    prefix, slot = unique_prefix(), unique_slot()
+    env = {"DATABASE_URL": db, "KAFKA_BOOTSTRAP_SERVERS": kafka, "STOCKROOM_TOPIC_PREFIX": prefix}
+    try:
+        with RelayThread(relay_config(db, kafka, prefix, slot)), streamlit_server(env) as url, \
+                chromium() as browser:
+            browser.get(url)
+            wait_until_idle(browser)
+            browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Username"]').send_keys("hq")
+            browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(
+                "hq-password", Keys.ENTER)
+            wait_for_text(browser, "Consolidated stock and orders")
+            browser.find_element(By.PARTIAL_LINK_TEXT, "Live").click()
+            wait_for_text(browser, "straight from the database's change stream")
+            wait_until_idle(browser)
+
+            run_transaction(lambda cur: apply_movement(
+                cur, location_id="ST-NYC-1", sku="SKU-2", kind="adjustment", reason="damaged",
+                delta_on_hand=-100, actor="browser-test"))
+            # No click, no reload: only the fragment's run_every timer can bring this toast in.
+            wait_for_text(browser, "SKU-2 is out of stock at ST-NYC-1.", timeout=45)
+            browser.save_screenshot(str(tmp_path / "live.png"))
+    finally:
+        drop_slot(db, slot)
