@@ -226,7 +226,7 @@ def test_the_live_page_renders_from_the_stream(world, kafka, monkeypatch):
             at = live_page(monkeypatch, kafka)
             assert not at.exception, at.exception
             assert at.title[0].value == "Live"
-            assert [m.label for m in at.metric][:2] == ["Changes seen", "Lag"]
+            assert [m.label for m in at.metric][:2] == ["Messages read", "Lag"]
     finally:
         st.cache_resource.clear()  # stops the page's tail thread
         drop_slot(world, slot)
