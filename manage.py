@@ -23,6 +23,11 @@ COMMANDS = {
 }
 
 
+def _is_missing(exc: ModuleNotFoundError, module_name: str) -> bool:
+    """True when the command's own module (or its package) is absent from this build."""
+    return bool(exc.name) and (module_name == exc.name or module_name.startswith(exc.name + "."))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            if not _is_missing(exc, module_name):
                 raise
             continue
         add_arguments = getattr(module, f"add_arguments_{function}", None)
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name != module_name:
+        if not _is_missing(exc, module_name):
             raise
         print(f"`{args.command}` is not available in this build.", file=sys.stderr)
         return 2
