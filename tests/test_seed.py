@@ -452,3 +452,24 @@ def test_progress_bar_draws_in_place_on_a_terminal():
     bar("orders", 200, 200)  # reported once
     assert screen.text == "\r[          ]   0% orders 0/200\r[##########] 100% orders 200/200\n"
     assert bar.render("orders", 104, 200) == "[#####     ]  52% orders 104/200"
+
+
+def test_a_seed_that_fails_half_way_leaves_nothing_behind(db):
+    def fail_in_stock_phase(phase, done, total):
+        if phase == "stock":
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        seed(db, "tiny", now=NOW, progress=fail_in_stock_phase)
+    assert table_counts(db) == dict.fromkeys(SEED_TABLES, 0)
+    assert scalar(db, "SELECT count(*) FROM users") == 0
+
+
+def test_bench_command_names_a_benchmark_this_build_lacks(capsys):
+    from bench.cli import bench_command
+
+    args = argparse.Namespace(name="no_such_benchmark", scale=None, clients=None, seconds=None,
+                              option_pairs=[("k", "v")])
+    assert bench_command(args) == 2
+    assert "benchmark no_such_benchmark is not available in this build" in capsys.readouterr().err
+    assert args.options == {"k": "v"}
