@@ -246,12 +246,14 @@ def order_times(world: World):
     rng = world.rng
     first_hour = world.start - world.start % HOUR
     hours = (world.now - first_hour + HOUR - 1) // HOUR
-    day_noise: dict[tuple[date, str], float] = {}
-    weights = []
+
     def bounds(h: int) -> tuple[int, int]:
+        """The part of hour h inside the window (the first and last hours are partial)."""
         hour_start = first_hour + h * HOUR
         return max(hour_start, world.start), min(hour_start + HOUR, world.now)
 
+    day_noise: dict[tuple[date, str], float] = {}
+    weights = []
     for h in range(hours):
         hour_start = first_hour + h * HOUR
         trend = 0.9 + 0.2 * h / max(hours, 1)
@@ -309,7 +311,7 @@ def timeline(rnd: Callable[[], float], t0: int) -> list[tuple[int, str, str, str
     if fate < 0.085:                                      # held for a while before shipping
         at = allocated + 60 + int(rnd() * (shipped - allocated - 120))
         duration = HOUR + int(rnd() * 3 * DAY)
-        stage = "picking" if at >= picking else "allocated"
+        stage = "picking" if at > picking else "allocated"
         note = cat.HOLD_NOTES[int(rnd() * len(cat.HOLD_NOTES))]
         before = [s for s in steps if s[0] < at]
         after = [(t + duration + MINUTE, a, b, n) for t, a, b, n in steps if t >= at]
