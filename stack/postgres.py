@@ -113,7 +113,7 @@ class EmbeddedPostgres:
                 "\n# stockroom\nwal_level = logical\nmax_replication_slots = 10\n"
                 "max_wal_senders = 10\nmax_connections = 200\nshared_buffers = 256MB\n"
                 "default_transaction_isolation = 'serializable'\nfsync = on\n"
-                "synchronous_commit = on\nmax_pred_locks_per_transaction = 256\n"
+                "synchronous_commit = on\nmax_pred_locks_per_transaction = 256\nmax_wal_size = 4GB\n"
             )
 
     def start(self) -> None:
