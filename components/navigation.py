@@ -22,6 +22,8 @@ EVERYONE = frozenset(ROLES)
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
+    PageSpec("pages/inventory.py", "Inventory", ":material/inventory:",
+             frozenset({"inventory_manager", "admin"}), "inventory"),
 ]
 
 

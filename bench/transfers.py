@@ -1,0 +1,259 @@
+"""Benchmark: transfers (create + receive through the real commands) against pgbench TPC-B.
+
+`python manage.py bench transfers` starts its own embedded PostgreSQL in a temporary
+directory, loads locations, products and stock, then on the same server runs:
+
+1. pgbench's built-in TPC-B-like script at 8 clients, twice: under the server's own
+   default isolation (SERIALIZABLE, as the app runs; pgbench retries 40001 up to 10 times)
+   and at READ COMMITTED (pgbench's usual setting);
+2. transfers at 8 client threads: each operation creates a transfer and receives it, i.e.
+   two SERIALIZABLE commands with idempotency keys, four ledger rows; uniform SKUs, then a
+   hot-spot mix (80% of operations on 1% of the SKUs).
+
+It prints throughputs, the ratio transfers/s : pgbench tps, and the retry rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+REGIONS = ("EU", "NA", "APAC")
+
+
+@dataclass
+class Outcome:
+    label: str
+    seconds: float
+    transfers: int = 0
+    commands: int = 0
+    retries: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.transfers / self.seconds if self.seconds else 0.0
+
+    @property
+    def retry_rate(self) -> float:
+        """Retries per committed command."""
+        return self.retries / self.commands if self.commands else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def _setup(locations: int, skus: int, on_hand: int) -> tuple[list[str], list[str]]:
+    from queries.bulk_stock import load_locations, load_numbered_products, load_opening_stock
+
+    rows = [(f"WH-{i:03d}", f"Warehouse {i}", "warehouse", REGIONS[i % len(REGIONS)],
+             f"City {i}", 0.0, 0.0) for i in range(locations)]
+    load_locations(rows)
+    sku_list = load_numbered_products(skus)
+    location_ids = [r[0] for r in rows]
+    load_opening_stock(location_ids, sku_list, on_hand)
+    return location_ids, sku_list
+
+
+def run_transfers(label: str, seconds: float, clients: int, location_ids: list[str],
+                  skus: list[str], hot_fraction: float = 0.0, hot_share: float = 0.8) -> Outcome:
+    """Each client creates and receives transfers until the time is up."""
+    from queries import transfers
+    from queries.actor import Actor
+    from queries.db import retry_stats
+    from queries.errors import DomainError
+    from queries.idempotency import new_key
+
+    actor = Actor("bench", "admin", (), "Benchmark")
+    hot = skus[: max(1, int(len(skus) * hot_fraction))] if hot_fraction else []
+    outcome = Outcome(label, seconds)
+    lock = threading.Lock()
+    start_gate = threading.Barrier(clients + 1)
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        done, commands, failures, latencies = 0, 0, {}, []
+        start_gate.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            sku = rng.choice(hot) if hot and rng.random() < hot_share else rng.choice(skus)
+            source, destination = rng.sample(location_ids, 2)
+            began = time.perf_counter()
+            try:
+                created = transfers.create_transfer(
+                    actor, from_location_id=source, to_location_id=destination, sku=sku,
+                    qty=rng.randint(1, 5), idempotency_key=new_key())
+                commands += 1
+                transfers.receive_transfer(actor, transfer_id=created["transfer_id"],
+                                           idempotency_key=new_key())
+                commands += 1
+                done += 1
+                latencies.append(time.perf_counter() - began)
+            except (DomainError, psycopg.Error) as exc:
+                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+        with lock:
+            outcome.transfers += done
+            outcome.commands += commands
+            outcome.latencies.extend(latencies)
+            for name, n in failures.items():
+                outcome.failures[name] = outcome.failures.get(name, 0) + n
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    retry_stats.reset()
+    start_gate.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    outcome.seconds = time.perf_counter() - began
+    outcome.retries = retry_stats.retries
+    return outcome
+
+
+@dataclass
+class PgbenchResult:
+    label: str
+    tps: float
+    failed_pct: float
+    retried_pct: float
+
+
+def run_pgbench(port: int, seconds: float, clients: int, label: str, *,
+                isolation: str | None, scale: int) -> PgbenchResult:
+    from stack.postgres import bin_dir
+
+    pgbench = str(bin_dir() / "pgbench")
+    connection = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+    env = dict(os.environ)
+    if isolation:
+        env["PGOPTIONS"] = f"-c default_transaction_isolation={isolation.replace(' ', chr(92) + ' ')}"
+    init = subprocess.run([pgbench, "-i", "-q", "-s", str(scale), *connection, "pgbench"],
+                          capture_output=True, text=True, env=env)
+    if init.returncode != 0:
+        raise RuntimeError(f"pgbench -i failed:\n{init.stderr}")
+    result = subprocess.run(
+        [pgbench, "-c", str(clients), "-j", "2", "-T", str(int(seconds)), "--max-tries=10",
+         *connection, "pgbench"],
+        capture_output=True, text=True, env=env,
+    )
+    if result.returncode not in (0, 2):  # 2: some transactions failed after all tries
+        raise RuntimeError(f"pgbench failed:\n{result.stderr}")
+    out = result.stdout
+
+    def number(pattern: str) -> float:
+        match = re.search(pattern, out)
+        return float(match.group(1)) if match else 0.0
+
+    return PgbenchResult(label, number(r"tps = ([\d.]+)"),
+                         number(r"number of failed transactions: \d+ \(([\d.]+)%\)"),
+                         number(r"number of transactions retried: \d+ \(([\d.]+)%\)"))
+
+
+def _print_report(pgbench: list[PgbenchResult], outcomes: list[Outcome], clients: int) -> None:
+    print()
+    print(f"{'workload':<52}{'per second':>12}{'retry rate':>12}{'p50 ms':>9}{'p95 ms':>9}")
+    for p in pgbench:
+        print(f"{p.label:<52}{p.tps:>12.1f}{p.retried_pct / 100:>12.2f}{'':>9}{'':>9}"
+              f"   ({p.failed_pct:.1f}% failed after 10 tries)")
+    for o in outcomes:
+        failed = f"   failures: {o.failures}" if o.failures else ""
+        print(f"{o.label:<52}{o.per_second:>12.1f}{o.retry_rate:>12.2f}"
+              f"{o.percentile(0.5):>9.1f}{o.percentile(0.95):>9.1f}{failed}")
+    print()
+    print(f"Ratios (transfers/s : pgbench tps, {clients} clients each, same server, same run):")
+    for o in outcomes:
+        for p in pgbench:
+            ratio = o.per_second / p.tps if p.tps else float("nan")
+            commands = o.commands / o.seconds
+            print(f"  {o.label} / {p.label}: {ratio:.2f}"
+                  f"   (commands/s: {commands:.1f}, ratio {commands / p.tps:.2f})")
+    print("Target: transfers/s >= 0.5 x pgbench tps. A transfer is two SERIALIZABLE commands "
+          "(create, receive) with idempotency keys and four ledger rows; a pgbench transaction "
+          "is five statements.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=20, help="duration of each run")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--locations", type=int, default=30)
+    parser.add_argument("--skus", type=int, default=2000)
+    parser.add_argument("--pgbench-scale", type=int, default=10)
+
+
+def run(args) -> int:
+    from queries import db as dbmod
+    from queries.migrate import migrate
+    from stack.ports import free_port
+    from stack.postgres import EmbeddedPostgres
+
+    seconds = float(getattr(args, "seconds", 20) or 20)
+    clients = int(getattr(args, "clients", 8) or 8)
+    locations = int(getattr(args, "locations", 30) or 30)
+    skus = int(getattr(args, "skus", 2000) or 2000)
+    scale = int(getattr(args, "pgbench_scale", 10) or 10)
+
+    with tempfile.TemporaryDirectory(prefix="stockroom-bench-") as tmp:
+        server = EmbeddedPostgres(Path(tmp), free_port())
+        print(f"starting embedded PostgreSQL on port {server.port} in {tmp} ...", flush=True)
+        server.start()
+        previous_url = os.environ.get("DATABASE_URL")
+        try:
+            with psycopg.connect(server.admin_url(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE pgbench")
+            migrate(server.url)
+            os.environ["DATABASE_URL"] = server.url
+            print(f"loading {locations} locations x {skus} SKUs of stock ...", flush=True)
+            location_ids, sku_list = _setup(locations, skus, on_hand=1_000_000)
+            pgbench_runs, outcomes = [], []
+            print(f"pgbench TPC-B, {clients} clients, {seconds:.0f} s, SERIALIZABLE ...", flush=True)
+            pgbench_runs.append(run_pgbench(server.port, seconds, clients,
+                                            f"pgbench TPC-B, serializable (s={scale})",
+                                            isolation=None, scale=scale))
+            print(f"pgbench TPC-B, {clients} clients, {seconds:.0f} s, READ COMMITTED ...", flush=True)
+            pgbench_runs.append(run_pgbench(server.port, seconds, clients,
+                                            f"pgbench TPC-B, read committed (s={scale})",
+                                            isolation="read committed", scale=scale))
+            print(f"transfers, uniform SKUs, {clients} clients, {seconds:.0f} s ...", flush=True)
+            outcomes.append(run_transfers("transfers (create+receive), uniform", seconds,
+                                          clients, location_ids, sku_list))
+            print(f"transfers, hot spot, {clients} clients, {seconds:.0f} s ...", flush=True)
+            outcomes.append(run_transfers("transfers (create+receive), hot 80%->1% SKUs",
+                                          seconds, clients, location_ids, sku_list,
+                                          hot_fraction=0.01))
+            _print_report(pgbench_runs, outcomes, clients)
+            from queries.invariants import check_invariants
+
+            report = check_invariants()
+            print(f"invariants after the run: {'all hold' if report.ok else 'VIOLATED'} "
+                  f"({len(report.violations)} violations, checked in {report.seconds:.2f} s)")
+            return 0 if report.ok else 1
+        finally:
+            dbmod.close_pools()
+            server.stop()
+            if previous_url is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = previous_url
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_arguments(parser)
+    sys.exit(run(parser.parse_args()))
