@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -34,6 +34,12 @@ LEDGER_COLUMNS = {
 def ledger_figure(history: list[dict], as_of: datetime | None = None,
                   reorder_point: int | None = None) -> go.Figure:
     frame = pd.DataFrame(history)
+    # The last balance holds until now (or the as-of moment, if later): extend the steps.
+    end = max(datetime.now(UTC), as_of) if as_of is not None else datetime.now(UTC)
+    if end > frame["created_at"].iloc[-1]:
+        tail = frame.iloc[[-1]].copy()
+        tail["created_at"], tail["kind"], tail["actor"] = end, "now", ""
+        frame = pd.concat([frame, tail], ignore_index=True)
     figure = go.Figure()
     for column, label, color in SERIES:
         figure.add_trace(go.Scatter(

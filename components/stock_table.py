@@ -1,12 +1,17 @@
 """Stock tables: on hand / reserved / available / incoming, with available against the reorder
-point visible at a glance (a status column and a cover bar)."""
+point visible at a glance (a coloured status column and a cover bar)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-STATUS_LABELS = {"stockout": "🔴 Stockout", "low": "🟠 Low", "ok": "🟢 OK"}
+STATUS_LABELS = {"stockout": "Stockout", "low": "Low", "ok": "OK"}
+STATUS_STYLES = {
+    "Stockout": "background-color: #fde2e1; color: #a4161a; font-weight: 600",
+    "Low": "background-color: #fff1d6; color: #8a5300; font-weight: 600",
+    "OK": "color: #2b7a3d",
+}
 COVER_CAP = 3.0  # the bar is full at 3x the reorder point
 
 
@@ -52,4 +57,5 @@ def stock_table(rows: list[dict], *, key: str, empty_message: str = "No stock he
         st.info(empty_message)
         return
     columns = [c for c in ORDER if c in frame.columns]
-    st.dataframe(frame[columns], column_config=COLUMNS, hide_index=True, key=key, height=height)
+    styled = frame[columns].style.map(lambda v: STATUS_STYLES.get(v, ""), subset=["status"])
+    st.dataframe(styled, column_config=COLUMNS, hide_index=True, key=key, height=height)

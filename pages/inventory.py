@@ -152,9 +152,14 @@ with tab_transfers:
                                        "to_location_id", "created_by", "created_at", "note"],
                          column_config={
                              "direction": st.column_config.TextColumn("In/out", width="small"),
+                             "sku": st.column_config.TextColumn("SKU"),
                              "qty": st.column_config.NumberColumn("Qty", format="localized"),
+                             "from_location_id": st.column_config.TextColumn("From"),
+                             "to_location_id": st.column_config.TextColumn("To"),
+                             "created_by": st.column_config.TextColumn("Shipped by"),
                              "created_at": st.column_config.DatetimeColumn(
-                                 "Shipped", format="YYYY-MM-DD HH:mm")})
+                                 "Shipped", format="YYYY-MM-DD HH:mm"),
+                             "note": st.column_config.TextColumn("Note")})
         else:
             st.info("No transfers in transit to or from here.")
         receive_col, cancel_col = st.columns(2)
