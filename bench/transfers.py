@@ -21,6 +21,7 @@ import argparse
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,36 +168,68 @@ def run_pgbench(port: int, seconds: float, clients: int, label: str, *,
                          number(r"number of transactions retried: \d+ \(([\d.]+)%\)"))
 
 
-def _print_report(pgbench: list[PgbenchResult], outcomes: list[Outcome], clients: int) -> None:
+def _print_round(number: int, pgbench: list[PgbenchResult], outcomes: list[Outcome]) -> None:
     print()
-    print(f"{'workload':<52}{'per second':>12}{'retry rate':>12}{'p50 ms':>9}{'p95 ms':>9}")
+    print(f"round {number}: {'workload':<52}{'per second':>12}{'retry rate':>12}"
+          f"{'p50 ms':>9}{'p95 ms':>9}")
     for p in pgbench:
-        print(f"{p.label:<52}{p.tps:>12.1f}{p.retried_pct / 100:>12.2f}{'':>9}{'':>9}"
-              f"   ({p.failed_pct:.1f}% of attempted transactions failed)")
+        print(f"round {number}: {p.label:<52}{p.tps:>12.1f}{p.retried_pct / 100:>12.2f}"
+              f"{'':>18}   ({p.failed_pct:.1f}% of attempted transactions failed)")
     for o in outcomes:
         failed = f"   failures: {o.failures}" if o.failures else ""
-        print(f"{o.label:<52}{o.per_second:>12.1f}{o.retry_rate:>12.2f}"
+        print(f"round {number}: {o.label:<52}{o.per_second:>12.1f}{o.retry_rate:>12.2f}"
               f"{o.percentile(0.5):>9.1f}{o.percentile(0.95):>9.1f}{failed}")
+
+
+def _print_summary(rounds: list[tuple[list[PgbenchResult], list[Outcome]]], clients: int) -> None:
     print()
-    print(f"Ratios (transfers/s : pgbench tps, {clients} clients each, same server, same run):")
-    for o in outcomes:
-        for p in pgbench:
-            ratio = o.per_second / p.tps if p.tps else float("nan")
-            commands = o.commands / o.seconds
-            print(f"  {o.label} / {p.label}: {ratio:.2f}"
-                  f"   (commands/s: {commands:.1f}, ratio {commands / p.tps:.2f})")
-    print("Target: transfers/s >= 0.5 x pgbench tps. A transfer is two SERIALIZABLE commands "
-          "(create, receive) with idempotency keys and four ledger rows; a pgbench transaction "
-          "is five statements.")
+    print(f"Ratios transfers/s : pgbench tps ({clients} clients each, same server, measured "
+          f"back to back in each round; median over {len(rounds)} round(s)):")
+    pgbench_labels = [p.label for p in rounds[0][0]]
+    outcome_labels = [o.label for o in rounds[0][1]]
+    for oi, o_label in enumerate(outcome_labels):
+        per_second = statistics.median(r[1][oi].per_second for r in rounds)
+        retry = statistics.median(r[1][oi].retry_rate for r in rounds)
+        print(f"  {o_label}: {per_second:.1f} transfers/s, {2 * per_second:.1f} commands/s, "
+              f"{retry:.3f} retries per command")
+        for pi, p_label in enumerate(pgbench_labels):
+            ratios = [r[1][oi].per_second / r[0][pi].tps for r in rounds if r[0][pi].tps]
+            ratio = statistics.median(ratios) if ratios else float("nan")
+            verdict = "meets" if ratio >= 0.5 else "below"
+            print(f"      vs {p_label} ({statistics.median(r[0][pi].tps for r in rounds):.1f} tps): "
+                  f"{ratio:.2f}  [{verdict} the 0.5 target]")
+    print("A transfer is two SERIALIZABLE commands (create, receive), each with an idempotency "
+          "key, four ledger rows in all; a pgbench TPC-B transaction is five statements.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=20, help="duration of each run")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each run")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="repeat all four runs this many times (the machine may be shared)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--locations", type=int, default=30)
     parser.add_argument("--skus", type=int, default=2000)
     parser.add_argument("--pgbench-scale", type=int, default=1,
                         help="pgbench -i scale factor (default 1, as plain `pgbench -i`)")
+
+
+def _one_round(port: int, seconds: float, clients: int, scale: int, location_ids: list[str],
+               skus: list[str]) -> tuple[list[PgbenchResult], list[Outcome]]:
+    print(f"  pgbench TPC-B, server default isolation (SERIALIZABLE), {seconds:.0f} s ...",
+          flush=True)
+    pgbench = [run_pgbench(port, seconds, clients,
+                           f"pgbench TPC-B, server default: serializable (s={scale})",
+                           isolation=None, scale=scale)]
+    print(f"  transfers, uniform SKUs, {seconds:.0f} s ...", flush=True)
+    outcomes = [run_transfers("transfers (create+receive), uniform", seconds, clients,
+                              location_ids, skus)]
+    print(f"  pgbench TPC-B, READ COMMITTED, {seconds:.0f} s ...", flush=True)
+    pgbench.append(run_pgbench(port, seconds, clients, f"pgbench TPC-B, read committed (s={scale})",
+                               isolation="read committed", scale=scale))
+    print(f"  transfers, hot spot, {seconds:.0f} s ...", flush=True)
+    outcomes.append(run_transfers("transfers (create+receive), hot 80%->1% SKUs", seconds,
+                                  clients, location_ids, skus, hot_fraction=0.01))
+    return pgbench, outcomes
 
 
 def run(args) -> int:
@@ -205,7 +238,8 @@ def run(args) -> int:
     from stack.ports import free_port
     from stack.postgres import EmbeddedPostgres
 
-    seconds = float(getattr(args, "seconds", 20) or 20)
+    seconds = float(getattr(args, "seconds", 15) or 15)
+    rounds = int(getattr(args, "rounds", 2) or 2)
     clients = int(getattr(args, "clients", 8) or 8)
     locations = int(getattr(args, "locations", 30) or 30)
     skus = int(getattr(args, "skus", 2000) or 2000)
@@ -223,24 +257,14 @@ def run(args) -> int:
             os.environ["DATABASE_URL"] = server.url
             print(f"loading {locations} locations x {skus} SKUs of stock ...", flush=True)
             location_ids, sku_list = _setup(locations, skus, on_hand=1_000_000)
-            pgbench_runs, outcomes = [], []
-            print(f"pgbench TPC-B, {clients} clients, {seconds:.0f} s, server default "
-                  "isolation (SERIALIZABLE) ...", flush=True)
-            pgbench_runs.append(run_pgbench(server.port, seconds, clients,
-                                            f"pgbench TPC-B, server default: serializable (s={scale})",
-                                            isolation=None, scale=scale))
-            print(f"pgbench TPC-B, {clients} clients, {seconds:.0f} s, READ COMMITTED ...", flush=True)
-            pgbench_runs.append(run_pgbench(server.port, seconds, clients,
-                                            f"pgbench TPC-B, read committed (s={scale})",
-                                            isolation="read committed", scale=scale))
-            print(f"transfers, uniform SKUs, {clients} clients, {seconds:.0f} s ...", flush=True)
-            outcomes.append(run_transfers("transfers (create+receive), uniform", seconds,
-                                          clients, location_ids, sku_list))
-            print(f"transfers, hot spot, {clients} clients, {seconds:.0f} s ...", flush=True)
-            outcomes.append(run_transfers("transfers (create+receive), hot 80%->1% SKUs",
-                                          seconds, clients, location_ids, sku_list,
-                                          hot_fraction=0.01))
-            _print_report(pgbench_runs, outcomes, clients)
+            results = []
+            for number in range(1, rounds + 1):
+                print(f"round {number} of {rounds} ({clients} clients each):", flush=True)
+                results.append(_one_round(server.port, seconds, clients, scale, location_ids,
+                                          sku_list))
+            for number, (pgbench, outcomes) in enumerate(results, start=1):
+                _print_round(number, pgbench, outcomes)
+            _print_summary(results, clients)
             from queries.invariants import check_invariants
 
             report = check_invariants()

@@ -113,7 +113,7 @@ with tab_bulk:
                     st.rerun()
 
 with tab_transfers:
-    destinations = [row for row in stock.transfer_destinations() if row["id"] != location_id]
+    destinations = [row for row in stock.transfer_destinations(actor) if row["id"] != location_id]
     create_col, open_col = st.columns([1, 2])
     with create_col:
         st.subheader("Ship a transfer")

@@ -43,8 +43,9 @@ def visible_locations(actor: Actor) -> list[dict]:
     ).fetchall())
 
 
-def transfer_destinations() -> list[dict]:
+def transfer_destinations(actor: Actor) -> list[dict]:
     """Every active location: a transfer may go to any region."""
+    permissions.require(actor, "stock.view")
     return read(lambda cur: cur.execute(
         "SELECT id, name, kind, region, city FROM locations WHERE active ORDER BY region, id"
     ).fetchall())

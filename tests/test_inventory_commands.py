@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from queries import db as dbmod
 from queries import inventory, stock, transfers
 from queries.actor import Actor
 from queries.db import fetch_all, fetch_one, run_transaction
@@ -21,20 +22,30 @@ from queries.errors import (
 )
 from queries.idempotency import new_key
 from queries.invariants import check_invariants
-from queries.reservations import reserve
+from queries.reservations import release, reserve
 from tests import factories
 from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU, count_rows
+from tests.worlds import build_template, copy_of
 
 MANAGER_NA = Actor("manager.na", "inventory_manager", ("NA",), "Nora Manager")
 
 
-@pytest.fixture
-def world(db):
+def build_world() -> None:
     factories.small_world()
     factories.add_location("WH-OLD-1", "EU", active=False)
     factories.add_product("SKU-OLD", active=False)
     factories.add_product("SKU-NEW")
-    return db
+
+
+@pytest.fixture(scope="session")
+def commands_world_template(pg_server) -> str:
+    return build_template(pg_server, build_world)
+
+
+@pytest.fixture
+def world(pg_server, commands_world_template, monkeypatch):
+    yield copy_of(pg_server, commands_world_template, monkeypatch)
+    dbmod.close_pools()
 
 
 def on_hand(location_id: str, sku: str) -> dict:
@@ -144,7 +155,7 @@ def test_bulk_count_preview_shows_differences_and_apply_is_one_transaction(world
     assert_invariants_hold()
 
 
-def test_bulk_count_parse_errors_name_row_and_column(world):
+def test_bulk_count_parse_errors_name_row_and_column():
     sheet = inventory.parse_count_csv(
         "Location,SKU,Counted\nWH-BER-1,SKU-1,ten\nWH-BER-1,,4\nWH-BER-1,SKU-2,-1\n"
         "WH-PAR-1,SKU-1,5\nWH-PAR-1,SKU-1,6\n")
@@ -162,7 +173,7 @@ def test_bulk_count_parse_errors_name_row_and_column(world):
     ("where,sku,counted\nWH-BER-1,SKU-1,3\n", "Row 1, column location: The header has no 'location'"),
     ("location,sku,counted\n", "Row 2: The sheet has a header but no rows."),
 ])
-def test_bulk_count_sheet_shape_errors(world, content, message):
+def test_bulk_count_sheet_shape_errors(content, message):
     sheet = inventory.parse_count_csv(content)
     assert str(sheet.errors[0]).startswith(message)
 
@@ -509,3 +520,37 @@ def test_open_transfers_in_and_out(world):
     assert transfers.transfer_by_id(MANAGER_EU, done["transfer_id"])["status"] == "received"
     with pytest.raises(Forbidden):
         transfers.open_transfers(MANAGER_EU, "ST-NYC-1")
+
+
+# --- reserve / release (the primitives the orders issue builds on) ----------------------
+
+
+def _in_tx(fn, **kwargs):
+    return run_transaction(lambda cur: fn(cur, actor="support.eu", order_id="o-7", **kwargs))
+
+
+def test_reserve_and_release_move_only_reserved(world):
+    _in_tx(reserve, location_id="WH-BER-1", sku="SKU-1", qty=60)
+    assert on_hand("WH-BER-1", "SKU-1") == {"on_hand": 100, "reserved": 60, "incoming": 0}
+    assert stock.stock_of(MANAGER_EU, "WH-BER-1", "SKU-1")["available"] == 40
+    _in_tx(release, location_id="WH-BER-1", sku="SKU-1", qty=25)
+    assert on_hand("WH-BER-1", "SKU-1")["reserved"] == 35
+    # What is reserved cannot be adjusted away or shipped elsewhere.
+    with pytest.raises(InsufficientStock, match="Only 65 of SKU-1 available"):
+        create(66)
+
+
+@pytest.mark.parametrize("fn,qty,error", [
+    ("reserve", 101, InsufficientStock),  # available would go below zero
+    ("reserve", 0, InvalidQuantity),
+    ("reserve", -1, InvalidQuantity),
+    ("reserve", 1.5, InvalidQuantity),
+    ("release", 1, InsufficientStock),  # nothing is reserved
+])
+def test_bad_reservations_raise_and_write_nothing(world, fn, qty, error):
+    before = ledger_rows()
+    with pytest.raises(error):
+        _in_tx({"reserve": reserve, "release": release}[fn], location_id="WH-BER-1",
+               sku="SKU-1", qty=qty)
+    assert ledger_rows() == before
+    assert on_hand("WH-BER-1", "SKU-1") == {"on_hand": 100, "reserved": 0, "incoming": 0}

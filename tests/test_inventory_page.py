@@ -9,19 +9,26 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from queries import db as dbmod
 from queries import transfers
 from queries.db import fetch_one
 from queries.idempotency import new_key
 from tests import factories
 from tests.factories import MANAGER_EU, SUPPORT_EU, count_rows
+from tests.worlds import build_template, copy_of
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
 
+@pytest.fixture(scope="session")
+def page_world_template(pg_server) -> str:
+    return build_template(pg_server, factories.small_world)
+
+
 @pytest.fixture
-def world(db):
-    factories.small_world()
-    return db
+def world(pg_server, page_world_template, monkeypatch):
+    yield copy_of(pg_server, page_world_template, monkeypatch)
+    dbmod.close_pools()
 
 
 def open_page(actor=MANAGER_EU) -> AppTest:
