@@ -23,6 +23,7 @@ labels = {row["id"]: f"{row['id']} · {row['name']} ({row['region']})" for row i
 location_id = st.selectbox("Location", list(labels), format_func=labels.get, key="inv_location")
 
 totals = stock.location_totals(actor, location_id)
+stocked = stock.stock_at_location(actor, location_id)
 kpi_row([
     ("SKUs", totals["skus"], "Products stocked here"),
     ("On hand", totals["on_hand"], None),
@@ -38,7 +39,11 @@ tab_stock, tab_adjust, tab_bulk, tab_transfers, tab_ledger = st.tabs(
 with tab_stock:
     search = st.text_input("Search SKU or product name", key="inv_search",
                            placeholder="e.g. SKU-00042 or a product name")
-    stock_table(stock.stock_at_location(actor, location_id, search), key="inv_stock_table",
+    shown = stock.stock_at_location(actor, location_id, search) if search else stocked
+    if len(shown) >= stock.STOCK_ROWS_LIMIT:
+        st.caption(f"Showing the first {len(shown):,} SKUs of {totals['skus']:,}; search to "
+                   "narrow the list.")
+    stock_table(shown, key="inv_stock_table",
                 empty_message="Nothing matches." if search else "No stock here yet.")
 
 with tab_adjust:
@@ -85,6 +90,11 @@ with tab_bulk:
     st.subheader("Bulk count from a CSV")
     st.caption("Columns `location,sku,counted` with a header row. Nothing is applied until you "
                "confirm, and then every row is applied or none.")
+    st.download_button(
+        "Download a count sheet for this location",
+        pd.DataFrame({"location": [location_id] * len(stocked),
+                      "sku": [r["sku"] for r in stocked], "counted": ""}).to_csv(index=False),
+        file_name=f"count-{location_id}.csv", mime="text/csv", key="bulk_template")
     show_flash("bulk")
     upload_round = st.session_state.setdefault("bulk_upload_round", 0)
     upload = st.file_uploader("Count sheet (CSV)", type=["csv"], key=f"bulk_file_{upload_round}")
@@ -215,7 +225,6 @@ with tab_transfers:
                         actor, transfer_id=cancel_id, note=cancel_note)
 
 with tab_ledger:
-    stocked = stock.stock_at_location(actor, location_id)
     if not stocked:
         st.info("No stock here yet, so no ledger either.")
     else:

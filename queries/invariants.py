@@ -12,6 +12,7 @@ violations.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -260,7 +261,11 @@ def add_arguments_check_command(parser) -> None:
 
 
 def check_command(args) -> int:
-    report = check_invariants(getattr(args, "limit", 1000))
+    try:
+        report = check_invariants(getattr(args, "limit", 1000))
+    except RuntimeError as exc:  # DATABASE_URL not set
+        print(exc, file=sys.stderr)
+        return 2
     if getattr(args, "json", False):
         print(json.dumps(report.as_dict(), default=str, indent=2))
         return 0 if report.ok else 1

@@ -51,8 +51,11 @@ def transfer_destinations(actor: Actor) -> list[dict]:
     ).fetchall())
 
 
+STOCK_ROWS_LIMIT = 5000
+
+
 def stock_at_location(actor: Actor, location_id: str, search: str | None = None,
-                      limit: int = 2000) -> list[dict]:
+                      limit: int = STOCK_ROWS_LIMIT) -> list[dict]:
     """One row per SKU stocked at the location; search matches SKU or product name."""
     term = (search or "").strip()
 
