@@ -37,9 +37,12 @@ tab_stock, tab_adjust, tab_bulk, tab_transfers, tab_ledger = st.tabs(
     ["Stock", "Adjust & count", "Bulk count", "Transfers", "Ledger"])
 
 with tab_stock:
-    search = st.text_input("Search SKU or product name", key="inv_search",
-                           placeholder="e.g. SKU-00042 or a product name")
-    shown = stock.stock_at_location(actor, location_id, search) if search else stocked
+    search_col, low_col = st.columns([4, 1], vertical_alignment="bottom")
+    search = search_col.text_input("Search SKU or product name", key="inv_search",
+                                   placeholder="e.g. SKU-00042 or a product name")
+    only_low = low_col.toggle("Only low or out", key="inv_only_low")
+    shown = (stock.stock_at_location(actor, location_id, search, only_low=only_low)
+             if search or only_low else stocked)
     if len(shown) >= stock.STOCK_ROWS_LIMIT:
         st.caption(f"Showing the first {len(shown):,} SKUs of {totals['skus']:,}; search to "
                    "narrow the list.")

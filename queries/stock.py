@@ -55,8 +55,9 @@ STOCK_ROWS_LIMIT = 5000
 
 
 def stock_at_location(actor: Actor, location_id: str, search: str | None = None,
-                      limit: int = STOCK_ROWS_LIMIT) -> list[dict]:
-    """One row per SKU stocked at the location; search matches SKU or product name."""
+                      limit: int = STOCK_ROWS_LIMIT, only_low: bool = False) -> list[dict]:
+    """One row per SKU stocked at the location; search matches SKU or product name;
+    only_low keeps the rows whose available is at or below the reorder point."""
     term = (search or "").strip()
 
     def body(cur) -> list[dict]:
@@ -66,8 +67,9 @@ def stock_at_location(actor: Actor, location_id: str, search: str | None = None,
             "s.on_hand - s.reserved AS available, s.incoming, s.reorder_point, "
             f"{STATUS_SQL} AS status, s.version, s.updated_at "
             "FROM stock s JOIN products p ON p.sku = s.sku WHERE s.location_id = %s "
-            "AND (%s = '' OR s.sku ILIKE %s OR p.name ILIKE %s) ORDER BY s.sku LIMIT %s",
-            (location_id, term, _like(term), _like(term), limit),
+            "AND (%s = '' OR s.sku ILIKE %s OR p.name ILIKE %s) "
+            "AND (NOT %s OR s.on_hand - s.reserved <= s.reorder_point) ORDER BY s.sku LIMIT %s",
+            (location_id, term, _like(term), _like(term), only_low, limit),
         ).fetchall()
 
     return read(body)

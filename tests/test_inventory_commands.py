@@ -467,6 +467,8 @@ def test_stock_for_a_location_with_status_and_search(world):
     assert rows["SKU-2"]["available"] == 4 and rows["SKU-2"]["reorder_point"] == 5
     assert [r["sku"] for r in stock.stock_at_location(MANAGER_EU, "WH-BER-1", "sku-3")] == ["SKU-3"]
     assert stock.stock_at_location(MANAGER_EU, "WH-BER-1", "100%") == []
+    assert [r["sku"] for r in stock.stock_at_location(MANAGER_EU, "WH-BER-1", only_low=True)] == [
+        "SKU-2", "SKU-3"]
     assert [(r["sku"], r["status"]) for r in stock.low_stock(MANAGER_EU)] == [
         ("SKU-3", "stockout"), ("SKU-2", "low")]
     assert [r["sku"] for r in stock.stockouts(MANAGER_EU)] == ["SKU-3"]

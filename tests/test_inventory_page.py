@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from queries import db as dbmod
-from queries import transfers
+from queries import inventory, transfers
 from queries.db import fetch_one
 from queries.idempotency import new_key
 from tests import factories
@@ -77,6 +77,12 @@ def test_page_shows_only_the_managers_locations_and_their_stock(world):
     at.text_input(key="inv_search").input("sku-2")
     at.run()
     assert list(table(at, "cover")["sku"]) == ["SKU-2"]
+    inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-3", qty=-97,
+                           reason="damaged", idempotency_key=new_key())
+    at.text_input(key="inv_search").input("")
+    at.toggle(key="inv_only_low").set_value(True)
+    at.run()
+    assert [(r.sku, r.status) for r in table(at, "cover").itertuples()] == [("SKU-3", "Low")]
 
 
 def test_support_cannot_reach_the_page(world):
