@@ -47,3 +47,16 @@ def signed_out_navigation():
         [st.Page(sign_in_form, title="Sign in", icon=":material/login:", url_path="sign-in")],
         position="hidden",
     )
+
+
+def require_page_access(role: str, path: str) -> None:
+    """Stop a page the role may not use, even when Streamlit runs it without dashboard.py.
+
+    Defence in depth: with a folder named `pages/` next to the entry script, Streamlit's
+    first script run in a process (and every AppTest run) uses the old pages-directory mode,
+    which runs a file under pages/ directly, outside st.navigation's role-based list.
+    """
+    if path not in {spec.path for spec in pages_for(role)}:
+        title = next((spec.title for spec in PAGES if spec.path == path), path)
+        st.error(f"The {title} page is not available to the {role.replace('_', ' ')} role.")
+        st.stop()

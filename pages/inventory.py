@@ -8,11 +8,13 @@ import streamlit as st
 from components.forms import form_key, run_form_command, show_flash
 from components.kpi import kpi_row
 from components.ledger_chart import ledger_chart, ledger_table
+from components.navigation import require_page_access
 from components.session import require_actor
 from components.stock_table import stock_table
 from queries import inventory, stock, transfers
 
 actor = require_actor()
+require_page_access(actor.role, "pages/inventory.py")
 st.title("Inventory")
 
 locations = stock.visible_locations(actor)
