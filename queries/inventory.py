@@ -15,6 +15,7 @@ from queries import permissions
 from queries.actor import Actor
 from queries.catalog import (
     add_stock_row,
+    clean_text,
     locations_by_id,
     products_by_sku,
     stock_rows_for,
@@ -42,19 +43,12 @@ MAX_BULK_ROWS = 5000
 COUNT_COLUMNS = ("location", "sku", "counted")
 
 
-def _clean_text(value, what: str, limit: int) -> str | None:
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        raise InvalidInput(f"The {what} is too long ({len(text)} characters; at most {limit}).")
-    return text or None
-
-
 def _check_reason(reason: str, qty: int, note: str | None) -> None:
     if reason not in ADJUSTMENT_REASONS:
         raise InvalidInput(
             f"Reason {reason!r} is not one of: {', '.join(ADJUSTMENT_REASONS)}."
         )
-    label, direction = ADJUSTMENT_REASONS[reason]
+    _label, direction = ADJUSTMENT_REASONS[reason]
     if direction > 0 and qty < 0:
         raise InvalidInput(f"A '{reason}' adjustment adds stock; enter a positive quantity.")
     if direction < 0 and qty > 0:
@@ -69,8 +63,8 @@ def adjust_stock(actor: Actor, *, location_id: str, sku: str, qty: int, reason: 
     """Change on_hand by a signed quantity, with a reason code (and a note for 'other')."""
     permissions.require(actor, "stock.adjust")
     qty = non_zero(qty, "The adjustment")
-    note = _clean_text(note, "note", MAX_NOTE)
-    reference = _clean_text(reference, "reference", MAX_REFERENCE)
+    note = clean_text(note, "note", MAX_NOTE)
+    reference = clean_text(reference, "reference", MAX_REFERENCE)
     _check_reason(reason, qty, note)
 
     def body(cur) -> dict:
@@ -119,7 +113,7 @@ def record_count(actor: Actor, *, location_id: str, sku: str, counted: int,
     """
     permissions.require(actor, "stock.count")
     counted = non_negative(counted, "The counted quantity")
-    note = _clean_text(note, "note", MAX_NOTE)
+    note = clean_text(note, "note", MAX_NOTE)
 
     def body(cur) -> dict:
         target = stock_target(cur, location_id, sku)
@@ -296,7 +290,7 @@ def apply_bulk_count(actor: Actor, sheet: CountSheet, *, idempotency_key: str | 
                      note: str | None = None) -> dict:
     """Apply every line of the sheet in one transaction, or none of them."""
     permissions.require(actor, "stock.count")
-    note = _clean_text(note, "note", MAX_NOTE) or "bulk count"
+    note = clean_text(note, "note", MAX_NOTE) or "bulk count"
     if sheet.errors or not sheet.lines:
         raise InvalidInput(_errors_sentence(sheet.errors or [RowError(2, None, "no rows.")]))
     lines = sorted(sheet.lines, key=lambda line: (line.location_id, line.sku))

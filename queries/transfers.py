@@ -25,7 +25,13 @@ from dataclasses import dataclass
 
 from queries import permissions
 from queries.actor import Actor
-from queries.catalog import add_stock_row, clean_transfer_ends, location_region, transfer_ends
+from queries.catalog import (
+    add_stock_row,
+    clean_text,
+    clean_transfer_ends,
+    location_region,
+    transfer_ends,
+)
 from queries.db import read
 from queries.errors import (
     AlreadyDone,
@@ -48,10 +54,7 @@ MAX_NOTE = 500
 
 
 def _note(note) -> str | None:
-    text = "" if note is None else str(note).strip()
-    if len(text) > MAX_NOTE:
-        raise InvalidInput(f"The note is too long ({len(text)} characters; at most {MAX_NOTE}).")
-    return text or None
+    return clean_text(note, "note", MAX_NOTE)
 
 
 def _transfer_uuid(transfer_id) -> str:

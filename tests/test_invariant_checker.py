@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -151,3 +152,13 @@ def test_manage_check_exits_0_when_all_hold_and_1_on_a_planted_violation(world, 
     assert ("invariant 2 [ledger = stock] WH-BER-1 SKU-1: expected on_hand 90 (ledger), "
             "found on_hand 88 (stock)") in broken.stdout
     assert "all invariants hold" not in broken.stdout
+
+
+def test_the_report_is_structured_data_for_the_operations_page(world):
+    plant(world, "UPDATE stock SET reserved = 1 WHERE location_id = 'ST-NYC-1' AND sku = 'SKU-3'")
+    data = json.loads(json.dumps(check_invariants().as_dict()))
+    assert data["ok"] is False and data["truncated"] == []
+    assert {(v["invariant"], v["check"], v["location_id"], v["sku"]) for v in data["violations"]} == {
+        (2, "ledger = stock", "ST-NYC-1", "SKU-3"),
+        (4, "reserved = live order lines", "ST-NYC-1", "SKU-3"),
+    }
