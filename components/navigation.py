@@ -24,10 +24,12 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
-    PageSpec("pages/users.py", "Users", ":material/group:", frozenset({"admin"}), "users"),
-    PageSpec("pages/live.py", "Live", ":material/bolt:", EVERYONE, "live"),
+    PageSpec("pages/inventory.py", "Inventory", ":material/inventory:",
+             frozenset({"inventory_manager", "admin"}), "inventory"),
     PageSpec("pages/orders.py", "Orders", ":material/receipt_long:",
              frozenset({"support", "admin"}), "orders"),
+    PageSpec("pages/live.py", "Live", ":material/bolt:", EVERYONE, "live"),
+    PageSpec("pages/users.py", "Users", ":material/group:", frozenset({"admin"}), "users"),
 ]
 
 
@@ -35,12 +37,18 @@ def pages_for(role: str) -> list[PageSpec]:
     return [page for page in PAGES if role in page.roles]
 
 
-def page_allowed(role: str, page_file: str) -> bool:
-    """Is this file one of the role's pages? Files outside pages/ are not pages."""
+def page_refusal(role: str, page_file: str) -> str | None:
+    """Why the role may not see this page file, or None when it may.
+
+    Files outside pages/ are not pages (the sign-in form lives in components/).
+    """
     resolved = Path(page_file).resolve()
     if resolved.parent != PAGES_DIR:
-        return True
-    return any(PAGES_DIR / Path(spec.path).name == resolved for spec in pages_for(role))
+        return None
+    if any(PAGES_DIR / Path(spec.path).name == resolved for spec in pages_for(role)):
+        return None
+    title = next((s.title for s in PAGES if PAGES_DIR / Path(s.path).name == resolved), resolved.stem)
+    return f"The {title} page is not available to the {role.replace('_', ' ')} role."
 
 
 def navigation_for(role: str):
@@ -59,3 +67,4 @@ def signed_out_navigation():
         [st.Page(sign_in_form, title="Sign in", icon=":material/login:", url_path="sign-in")],
         position="hidden",
     )
+

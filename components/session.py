@@ -24,15 +24,16 @@ def require_actor() -> Actor:
     the pages/ folder directly (its legacy multipage mode, e.g. on a process's first run),
     so every page checks the role itself.
     """
-    from components.navigation import page_allowed
+    from components.navigation import page_refusal
 
     actor = current_actor()
     if actor is None:
         st.warning("Please sign in first.")
         st.stop()
     page_file = sys._getframe(1).f_code.co_filename
-    if not page_allowed(actor.role, page_file):
-        st.error("This page is not available to your role.")
+    refusal = page_refusal(actor.role, page_file)
+    if refusal:
+        st.error(refusal)
         st.stop()
     return actor
 

@@ -7,6 +7,7 @@ from queries.errors import Forbidden
 
 # action -> roles allowed to perform it
 ALLOWED: dict[str, frozenset[str]] = {
+    "stock.view": frozenset({"hq_viewer", "inventory_manager", "support", "admin"}),
     "stock.adjust": frozenset({"inventory_manager", "admin"}),
     "stock.count": frozenset({"inventory_manager", "admin"}),
     "stock.reserve": frozenset({"support", "admin"}),
@@ -22,6 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 ACTION_WORDS = {
+    "stock.view": "see stock",
     "stock.adjust": "adjust stock",
     "stock.count": "record stock counts",
     "stock.reserve": "reserve stock",

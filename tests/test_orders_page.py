@@ -280,5 +280,5 @@ def test_the_page_itself_turns_away_roles_that_cannot_fix_orders(shop):
     page.session_state["actor"] = HQ
     page.run()
     assert not page.exception
-    assert [e.value for e in page.error] == ["This page is not available to your role."]
+    assert [e.value for e in page.error] == ["The Orders page is not available to the hq viewer role."]
     assert len(page.dataframe) == 0 and len(page.button) == 0

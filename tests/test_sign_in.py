@@ -92,7 +92,8 @@ def test_pages_outside_a_roles_list_cannot_be_reached(users, role):
                 continue
             assert not at.exception
             assert spec.title not in [t.value for t in at.title]
-            assert [e.value for e in at.error] == ["This page is not available to your role."]
+            assert [e.value for e in at.error] == [
+                f"The {spec.title} page is not available to the {role.replace('_', ' ')} role."]
 
 
 def test_admin_sees_every_page():

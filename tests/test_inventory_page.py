@@ -1,0 +1,278 @@
+"""The Inventory page through Streamlit's AppTest, against a real database: each form succeeds
+on good input and shows the error sentence on bad input; a repeated submit applies once."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from queries import db as dbmod
+from queries import inventory, transfers
+from queries.db import fetch_one
+from queries.idempotency import new_key
+from tests import factories
+from tests.factories import MANAGER_EU, SUPPORT_EU, count_rows
+from tests.worlds import build_template, copy_of
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+
+@pytest.fixture(scope="session")
+def page_world_template(pg_server) -> str:
+    return build_template(pg_server, factories.small_world)
+
+
+@pytest.fixture
+def world(pg_server, page_world_template, monkeypatch):
+    yield copy_of(pg_server, page_world_template, monkeypatch)
+    dbmod.close_pools()
+
+
+def open_page(actor=MANAGER_EU) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = actor
+    at.run()
+    at.switch_page("pages/inventory.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def on_hand(location_id: str, sku: str) -> int:
+    return fetch_one("SELECT on_hand FROM stock WHERE location_id = %s AND sku = %s",
+                     (location_id, sku))["on_hand"]
+
+
+def submit(at: AppTest, button: str) -> AppTest:
+    at.button(key=button).click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table(at: AppTest, column: str):
+    """The first table showing this column (plain st.dataframe elements carry no key)."""
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def messages(at: AppTest) -> dict[str, list[str]]:
+    return {"success": [e.value for e in at.success], "error": [e.value for e in at.error],
+            "info": [e.value for e in at.info]}
+
+
+def test_page_shows_only_the_managers_locations_and_their_stock(world):
+    at = open_page()
+    assert at.title[0].value == "Inventory"
+    assert at.selectbox(key="inv_location").options == [
+        "WH-BER-1 · Berlin warehouse (EU)", "WH-PAR-1 · Paris warehouse (EU)"]
+    stock = table(at, "cover")
+    assert list(stock["sku"]) == ["SKU-1", "SKU-2", "SKU-3"]
+    assert list(stock["status"]) == ["OK"] * 3
+    at.text_input(key="inv_search").input("sku-2")
+    at.run()
+    assert list(table(at, "cover")["sku"]) == ["SKU-2"]
+    inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-3", qty=-97,
+                           reason="damaged", idempotency_key=new_key())
+    at.text_input(key="inv_search").input("")
+    at.toggle(key="inv_only_low").set_value(True)
+    at.run()
+    assert [(r.sku, r.status) for r in table(at, "cover").itertuples()] == [("SKU-3", "Low")]
+
+
+def test_support_cannot_reach_the_page(world):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = SUPPORT_EU
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/inventory.py")
+        at.run()
+
+
+def test_the_page_refuses_a_role_even_when_run_without_the_navigation(world):
+    """Streamlit's pages-directory mode can run pages/inventory.py directly (in AppTest, once
+    another page ran); the page itself then refuses the role."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = SUPPORT_EU
+    at.run()
+    at.switch_page("pages/overview.py")
+    at.run()
+    try:
+        at.switch_page("pages/inventory.py")
+    except ValueError:
+        return  # not reachable at all: nothing more to show
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["The Inventory page is not available to the support role."]
+    assert not at.title or at.title[0].value != "Inventory"
+
+
+def test_adjust_form_success_and_error(world):
+    at = open_page()
+    at.text_input(key="adjust_sku").input("SKU-1")
+    at.number_input(key="adjust_qty").set_value(-3)
+    at.selectbox(key="adjust_reason").set_value("damaged")
+    submit(at, "adjust_submit")
+    assert messages(at)["success"] == [
+        "SKU-1 at WH-BER-1: -3 (damaged); on hand now 97, available 97."]
+    assert on_hand("WH-BER-1", "SKU-1") == 97
+
+    rows = count_rows("stock_movements")
+    at.text_input(key="adjust_sku").input("SKU-1")
+    at.number_input(key="adjust_qty").set_value(4)
+    at.selectbox(key="adjust_reason").set_value("other")
+    at.text_input(key="adjust_note").input("")
+    submit(at, "adjust_submit")
+    assert messages(at)["error"] == ["Please explain an 'other' adjustment in the note."]
+    assert count_rows("stock_movements") == rows
+
+
+def test_a_repeated_submit_with_the_same_key_applies_once(world):
+    """A double click whose first run was cut short before the key was renewed."""
+    at = open_page()
+    key = new_key()
+    at.session_state["form_key_adjust"] = key
+    at.text_input(key="adjust_sku").input("SKU-2")
+    at.number_input(key="adjust_qty").set_value(5)
+    at.selectbox(key="adjust_reason").set_value("received")
+    submit(at, "adjust_submit")
+    assert on_hand("WH-BER-1", "SKU-2") == 105
+    assert at.session_state["form_key_adjust"] != key  # renewed after success
+    at.session_state["form_key_adjust"] = key  # the second click arrives with the old key
+    submit(at, "adjust_submit")
+    assert messages(at)["info"][0].startswith("Already applied")
+    assert on_hand("WH-BER-1", "SKU-2") == 105
+
+
+def test_count_form_success_and_error(world):
+    at = open_page()
+    at.text_input(key="count_sku").input("SKU-3")
+    at.number_input(key="count_qty").set_value(88)
+    submit(at, "count_submit")
+    assert messages(at)["success"] == ["Counted 88 of SKU-3: difference -12, on hand now 88."]
+    assert on_hand("WH-BER-1", "SKU-3") == 88
+
+    rows = count_rows("stock_movements")
+    at.text_input(key="count_sku").input("SKU-404")
+    submit(at, "count_submit")
+    assert messages(at)["error"] == ["There is no product with SKU 'SKU-404'."]
+    assert count_rows("stock_movements") == rows
+
+
+def test_bulk_count_preview_then_apply(world):
+    at = open_page()
+    at.file_uploader[0].set_value(
+        ("count.csv", b"location,sku,counted\nWH-BER-1,SKU-1,90\nWH-PAR-1,SKU-2,104\n", "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    preview = table(at, "difference")
+    assert list(preview["difference"]) == [-10, 4]
+    assert on_hand("WH-BER-1", "SKU-1") == 100  # nothing applied before the confirmation
+    submit(at, "bulk_apply")
+    assert "Applied 2 counts: 2 changed, net -6 units." in messages(at)["success"]
+    assert (on_hand("WH-BER-1", "SKU-1"), on_hand("WH-PAR-1", "SKU-2")) == (90, 104)
+
+
+def test_bulk_count_with_errors_shows_them_and_offers_no_apply(world):
+    at = open_page()
+    at.file_uploader[0].set_value(
+        ("count.csv", b"location,sku,counted\nWH-BER-1,SKU-1,90\nWH-PAR-1,SKU-2,x\n"
+                      b"ST-NYC-1,SKU-2,5\n", "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    [error] = messages(at)["error"]
+    assert error.startswith("2 problem(s)")
+    assert "Row 3, column counted: 'x' is not a whole number." in error
+    assert "Row 4, column location: you may only count stock in EU, not in NA." in error
+    assert not [b for b in at.button if b.key == "bulk_apply"]
+    assert on_hand("WH-BER-1", "SKU-1") == 100
+
+
+def test_transfer_form_ships_and_refuses_too_much(world):
+    at = open_page()
+    at.selectbox(key="transfer_to").set_value("WH-PAR-1")
+    at.text_input(key="transfer_sku").input("SKU-1")
+    at.number_input(key="transfer_qty").set_value(30)
+    submit(at, "transfer_submit")
+    [success] = messages(at)["success"]
+    assert success.startswith("Shipped 30 of SKU-1 to WH-PAR-1")
+    assert on_hand("WH-BER-1", "SKU-1") == 70
+    assert list(table(at, "direction")["qty"]) == [30]
+
+    rows = count_rows("stock_movements")
+    at.text_input(key="transfer_sku").input("SKU-1")
+    at.number_input(key="transfer_qty").set_value(500)
+    submit(at, "transfer_submit")
+    assert messages(at)["error"][0].startswith("Only 70 of SKU-1 available at WH-BER-1")
+    assert count_rows("stock_movements") == rows
+
+
+def ship_to_berlin(qty: int = 10) -> str:
+    return transfers.create_transfer(MANAGER_EU, from_location_id="WH-PAR-1",
+                                     to_location_id="WH-BER-1", sku="SKU-2", qty=qty,
+                                     idempotency_key=new_key())["transfer_id"]
+
+
+def test_receive_form_short_receipt_and_missing_reason(world):
+    transfer_id = ship_to_berlin(10)
+    at = open_page()
+    submit(at, "receive_submit")
+    assert messages(at)["error"] == ["Choose the incoming transfer to receive."]
+    rows = count_rows("stock_movements")
+    at.selectbox(key="receive_transfer").set_value(transfer_id)
+    at.number_input(key="receive_qty").set_value(8)
+    submit(at, "receive_submit")
+    assert messages(at)["error"] == [
+        "2 units are missing: choose why (damaged, theft_or_loss, other)."]
+    assert count_rows("stock_movements") == rows
+
+    at.selectbox(key="receive_transfer").set_value(transfer_id)
+    at.number_input(key="receive_qty").set_value(8)
+    at.selectbox(key="receive_reason").set_value("theft_or_loss")
+    submit(at, "receive_submit")
+    assert messages(at)["success"] == ["Received 8 of 10 SKU-2; 2 written off (theft_or_loss)."]
+    assert on_hand("WH-BER-1", "SKU-2") == 108
+    assert at.selectbox(key="receive_transfer").options == []
+
+
+def test_cancel_form_returns_stock_and_a_vanished_choice_cancels_nothing(world):
+    first = ship_to_berlin(10)
+    at = open_page()
+    at.selectbox(key="cancel_transfer").set_value(first)
+    submit(at, "cancel_submit")
+    assert messages(at)["success"] == ["Cancelled: 10 of SKU-2 back on hand at WH-PAR-1."]
+    assert on_hand("WH-PAR-1", "SKU-2") == 100
+
+    # The chosen transfer is cancelled by someone else before this submit arrives: the
+    # choice is emptied (never moved to the other open transfer) and nothing is written.
+    chosen, bystander = ship_to_berlin(2), ship_to_berlin(3)
+    at.run()
+    at.selectbox(key="cancel_transfer").set_value(chosen)
+    transfers.cancel_transfer(MANAGER_EU, transfer_id=chosen, idempotency_key=new_key())
+    rows = count_rows("stock_movements")
+    submit(at, "cancel_submit")
+    assert messages(at)["error"] == ["Choose the open transfer to cancel."]
+    assert count_rows("stock_movements") == rows
+    assert transfers.transfer_by_id(MANAGER_EU, bystander)["status"] == "in_transit"
+
+
+def test_ledger_tab_draws_the_chart_and_the_as_of_view(world):
+    transfers.create_transfer(MANAGER_EU, from_location_id="WH-BER-1", to_location_id="WH-PAR-1",
+                              sku="SKU-1", qty=25, idempotency_key=new_key())
+    at = open_page()
+    at.selectbox(key="ledger_sku").set_value("SKU-1")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart")
+    ledger = table(at, "delta_on_hand")
+    assert list(ledger["kind"]) == ["transfer_out", "adjustment"]
+    assert list(ledger["on_hand"]) == [75, 100]
+    at.date_input(key="asof_date").set_value(date(2001, 1, 1))
+    at.run()
+    assert any(c.value.startswith("Rebuilt from 0 ledger rows up to 2001-01-01")
+               for c in at.caption)
