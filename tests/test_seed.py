@@ -468,8 +468,21 @@ def test_a_seed_that_fails_half_way_leaves_nothing_behind(db):
 def test_bench_command_names_a_benchmark_this_build_lacks(capsys):
     from bench.cli import bench_command
 
-    args = argparse.Namespace(name="no_such_benchmark", scale=None, clients=None, seconds=None,
-                              option_pairs=[("k", "v")])
+    args = argparse.Namespace(name="no_such_benchmark", rest=["-o", "k=v"])
     assert bench_command(args) == 2
     assert "benchmark no_such_benchmark is not available in this build" in capsys.readouterr().err
-    assert args.options == {"k": "v"}
+
+
+@pytest.mark.parametrize("name,own_option", [
+    ("seed", "--scale"), ("transfers", "--pgbench-scale"), ("orders", "--searches"),
+    ("changefeed", "--rate"),
+])
+def test_each_benchmark_takes_its_own_options_through_manage_py(name, own_option):
+    import importlib
+
+    from bench.cli import benchmark_parser
+
+    parser = benchmark_parser(name, importlib.import_module(f"bench.{name}"))
+    assert own_option in parser.format_help()
+    parsed = parser.parse_args(["-o", "seed=7"])
+    assert dict(parsed.option_pairs) == {"seed": "7"}
