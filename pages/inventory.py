@@ -8,6 +8,7 @@ import streamlit as st
 from components.forms import form_key, run_form_command, show_flash
 from components.kpi import kpi_row
 from components.ledger_chart import ledger_chart, ledger_table
+from components.replenishment import suggestions_panel
 from components.session import require_actor
 from components.stock_table import stock_table
 from queries import inventory, stock, transfers
@@ -33,8 +34,8 @@ kpi_row([
     ("Stockouts", totals["stockouts"], "Nothing available"),
 ])
 
-tab_stock, tab_adjust, tab_bulk, tab_transfers, tab_ledger = st.tabs(
-    ["Stock", "Adjust & count", "Bulk count", "Transfers", "Ledger"])
+tab_stock, tab_adjust, tab_bulk, tab_transfers, tab_suggestions, tab_ledger = st.tabs(
+    ["Stock", "Adjust & count", "Bulk count", "Transfers", "Suggestions", "Ledger"])
 
 with tab_stock:
     search_col, low_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -226,6 +227,11 @@ with tab_transfers:
                         lambda r: f"Cancelled: {r['qty']:,} of {r['sku']} back on hand at "
                                   f"{r['from_location_id']}.",
                         actor, transfer_id=cancel_id, note=cancel_note)
+
+with tab_suggestions:
+    everywhere = st.toggle("All my locations", key="inv_suggestions_everywhere",
+                           help="Off: only suggestions for the location picked above.")
+    suggestions_panel(actor, None if everywhere else location_id)
 
 with tab_ledger:
     if not stocked:

@@ -276,3 +276,22 @@ def test_ledger_tab_draws_the_chart_and_the_as_of_view(world):
     at.run()
     assert any(c.value.startswith("Rebuilt from 0 ledger rows up to 2001-01-01")
                for c in at.caption)
+
+
+def test_a_manager_accepts_a_replenishment_suggestion_on_the_page_once(world):
+    from queries import replenishment
+    from queries.actor import SYSTEM
+    from queries.replenishment import StockLevel
+
+    observed = replenishment.observe_stock_level(StockLevel(
+        "WH-BER-1", "SKU-1", on_hand=2, reserved=0, reorder_point=5,
+        updated=(1_800_000_000_000_000_000, 0)), SYSTEM)
+    suggestion_id = observed.suggestion["id"]
+    transfers_before = count_rows("transfers")
+    at = open_page()
+    assert any("Move **" in m.value and "WH-BER-1" in m.value for m in at.markdown)
+    submit(at, f"suggestion_accept_{suggestion_id}")
+    assert any(s.value.startswith("Transfer ") for s in at.success)
+    assert count_rows("transfers") == transfers_before + 1
+    assert replenishment.suggestion(suggestion_id)["status"] == "accepted"
+    assert not [b for b in at.button if b.key == f"suggestion_accept_{suggestion_id}"]
