@@ -129,7 +129,7 @@ def render_live(summary: LiveSummary) -> None:
     with left:
         st.subheader("Latest changes")
         if summary.ticker:
-            st.dataframe(pd.DataFrame(summary.ticker), hide_index=True, use_container_width=True,
+            st.dataframe(pd.DataFrame(summary.ticker), hide_index=True, width="stretch",
                          column_config={"age_s": st.column_config.NumberColumn("age (s)")})
         else:
             st.caption("No changes yet. They appear here as soon as they are committed.")
@@ -140,7 +140,7 @@ def render_live(summary: LiveSummary) -> None:
         else:
             figure = px.bar(summary.rates, x="second", y="changes", color="table")
             figure.update_layout(height=320, margin=dict(l=0, r=0, t=10, b=0), xaxis_title=None)
-            st.plotly_chart(figure, use_container_width=True)
+            st.plotly_chart(figure, width="stretch")
             st.caption(" · ".join(f"{t}: {r:g}/s" for t, r in summary.rate_by_table.items()))
 
 
