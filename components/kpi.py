@@ -8,6 +8,8 @@ import streamlit as st
 def format_number(value) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        return value
     if isinstance(value, float) or hasattr(value, "as_integer_ratio") and not isinstance(value, int):
         return f"{float(value):,.0f}"
     return f"{value:,}"

@@ -29,6 +29,8 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/orders.py", "Orders", ":material/receipt_long:",
              frozenset({"support", "admin"}), "orders"),
     PageSpec("pages/live.py", "Live", ":material/bolt:", EVERYONE, "live"),
+    PageSpec("pages/operations.py", "Operations", ":material/health_and_safety:",
+             frozenset({"hq_viewer", "admin"}), "operations"),
     PageSpec("pages/users.py", "Users", ":material/group:", frozenset({"admin"}), "users"),
 ]
 
