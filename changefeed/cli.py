@@ -155,13 +155,9 @@ def _postgres_status(conn, slot: str, publication: str, bootstrap: str | None,
 
 
 def _relay_pid() -> int | None:
-    from stack import config
-    from stack.processes import BACKGROUND
+    from stack.processes import running_pid
 
-    for process in BACKGROUND:
-        if process.module == "changefeed.relay":
-            return process.pid(config.load().data_dir)
-    return None
+    return running_pid("changefeed.relay")
 
 
 def _print_topics(bootstrap: str, prefix: str) -> None:

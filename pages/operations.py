@@ -7,6 +7,7 @@ from components.kpi import kpi_row
 from components.session import require_actor
 from queries.invariants import INVARIANTS, check_invariants
 from queries.stream_health import change_stream_health
+from stack.processes import running_pid
 
 require_actor()
 st.title("Operations")
@@ -44,9 +45,10 @@ elif health["status"] is None:
                "stack with `python manage.py up` (or run `python manage.py changefeed setup`).")
 else:
     status = health["status"]
+    relay_pid = running_pid("changefeed.relay")
     kpi_row([
-        ("Relay", "reading" if status["active"] else "not connected",
-         "Whether a relay process holds the slot right now"),
+        ("Relay", f"running (pid {relay_pid})" if relay_pid else "not running here",
+         "The embedded stack's relay process on this machine (python manage.py status)"),
         ("Not yet confirmed", f"{status['lag_bytes'] / 1024:,.0f} KiB",
          "WAL written but not yet acknowledged by the broker"),
         ("WAL retained", f"{status['retained_bytes'] / 1024 / 1024:,.1f} MiB",

@@ -71,3 +71,13 @@ BACKGROUND: list[ManagedProcess] = []
 # whose own changefeed does the job) and the replenishment workflow worker.
 BACKGROUND.append(ManagedProcess("relay", "changefeed.relay", "CDC relay"))
 BACKGROUND.append(ManagedProcess("worker", "changefeed.worker", "CDC worker"))
+
+
+def running_pid(module: str) -> int | None:
+    """The pid of the embedded stack's process running `module`, if it runs on this machine."""
+    from stack import config
+
+    for process in BACKGROUND:
+        if process.module == module:
+            return process.pid(config.load().data_dir)
+    return None

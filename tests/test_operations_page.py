@@ -51,7 +51,7 @@ def test_the_slot_is_shown_once_it_exists(db):
         at = open_page(factories.ADMIN)
         labels = [m.label for m in at.metric]
         assert labels == ["Relay", "Not yet confirmed", "WAL retained"]
-        assert at.metric[0].value == "not connected"
+        assert at.metric[0].value == "not running here"
         assert any(slot in c.value for c in at.caption)
     finally:
         drop_slot(db, slot)
