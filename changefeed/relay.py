@@ -44,7 +44,7 @@ from changefeed.config import RelayConfig
 from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_envelope
 from changefeed.pgoutput import Decoder, Relation, Transaction, lsn_to_int, lsn_to_text
 from queries import replication
-from queries.dialect import engine_from_version
+from queries.dialect import dialect_of
 
 log = logging.getLogger("changefeed.relay")
 
@@ -133,8 +133,8 @@ class Relay:
     def open_database(self) -> bool:
         """Connect, make sure the publication and slot exist. True if the slot is new."""
         conn = replication.connect(self.config.database_url)
-        version = conn.execute("SELECT version()").fetchone()[0]
-        if engine_from_version(version) != "postgresql":
+        if dialect_of(conn).is_cockroach:
+            version = conn.info.parameter_status("crdb_version") or "CockroachDB"
             conn.close()
             raise CockroachDetected(version)
         self.db = conn

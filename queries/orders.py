@@ -23,6 +23,7 @@ from queries.customers import MAX_ADDRESS, customer_in_tx
 from queries.db import fetch_all
 from queries.errors import InsufficientStock, InvalidInput, InvalidQuantity, NotFound, StaleVersion
 from queries.idempotency import run_command
+from queries.quantities import positive
 from queries.stock_ledger import apply_movement
 
 MAX_NOTE = 2000
@@ -51,8 +52,9 @@ def clean_note(note: str | None, required: bool = False) -> str | None:
 
 
 def clean_qty(qty) -> int:
-    if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-        raise InvalidQuantity(f"Quantity must be a whole number above zero, not {qty!r}.")
+    if isinstance(qty, float):  # an order line is counted in whole units, never 2.0
+        raise InvalidQuantity(f"Quantity must be a whole number, not {qty!r}.")
+    qty = positive(qty)
     if qty > MAX_QTY:
         raise InvalidQuantity(f"Quantity must be at most {MAX_QTY:,}, not {qty:,}.")
     return qty

@@ -24,7 +24,7 @@ def whole_number(value, what: str = "Quantity") -> int:
 def positive(value, what: str = "Quantity") -> int:
     qty = whole_number(value, what)
     if qty <= 0:
-        raise InvalidQuantity(f"{what} must be above zero, not {qty}.")
+        raise InvalidQuantity(f"{what} must be a whole number above zero, not {qty}.")
     return qty
 
 

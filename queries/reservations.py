@@ -6,14 +6,8 @@ apply_movement checks reserved <= on_hand and the CHECK constraint backs it up.
 
 from __future__ import annotations
 
-from queries.errors import InvalidQuantity
+from queries.quantities import positive
 from queries.stock_ledger import apply_movement
-
-
-def _positive(qty: int) -> int:
-    if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-        raise InvalidQuantity(f"Quantity must be a whole number above zero, not {qty!r}.")
-    return qty
 
 
 def reserve(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: str,
@@ -21,7 +15,7 @@ def reserve(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: 
     """Hold qty of available stock for an order line."""
     return apply_movement(
         cur, location_id=location_id, sku=sku, kind="reserve", actor=actor,
-        delta_reserved=_positive(qty), ref_type="order", ref_id=str(order_id), note=note,
+        delta_reserved=positive(qty), ref_type="order", ref_id=str(order_id), note=note,
     )
 
 
@@ -30,13 +24,13 @@ def release(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: 
     """Give back qty an order line held."""
     return apply_movement(
         cur, location_id=location_id, sku=sku, kind="release", actor=actor,
-        delta_reserved=-_positive(qty), ref_type="order", ref_id=str(order_id), note=note,
+        delta_reserved=-positive(qty), ref_type="order", ref_id=str(order_id), note=note,
     )
 
 
 def consume(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: str) -> dict:
     """Shipping: the reservation and the on-hand units leave together."""
-    qty = _positive(qty)
+    qty = positive(qty)
     return apply_movement(
         cur, location_id=location_id, sku=sku, kind="ship", actor=actor,
         delta_on_hand=-qty, delta_reserved=-qty, ref_type="order", ref_id=str(order_id),

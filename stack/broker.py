@@ -6,13 +6,12 @@ Its storage is memory only: a restart empties every topic.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from stack.ports import ensure_port_free, port_is_open, wait_for_port
+from stack.processes import terminate
 
 
 class BrokerFailed(RuntimeError):
@@ -78,13 +77,5 @@ class EmbeddedBroker:
         pid = self.pid()
         if pid is None:
             return
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid)
         self.pid_file.unlink(missing_ok=True)

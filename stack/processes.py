@@ -11,6 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def terminate(pid: int, grace_seconds: float = 5.0) -> None:
+    """SIGTERM, wait for the process to exit, SIGKILL if it will not."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
 @dataclass(frozen=True)
 class ManagedProcess:
     name: str
@@ -52,15 +65,7 @@ class ManagedProcess:
     def stop(self, data_dir: Path) -> None:
         pid = self.pid(data_dir)
         if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except OSError:
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(pid, signal.SIGKILL)
+            terminate(pid)
         self.pid_file(data_dir).unlink(missing_ok=True)
 
 

@@ -16,10 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from queries import order_states as states
-from queries import orders
+from queries import orders, simulation_inputs
 from queries.actor import SYSTEM
 from queries.customers import add_customer
-from queries.db import fetch_all
 from queries.errors import DomainError
 
 # What happens to a tracked order on each step, by its status: (command, chance per step).
@@ -91,19 +90,15 @@ class Simulation:
 
 
 def _load(rng: random.Random) -> tuple[list[dict], list[str]]:
-    skus = [row["sku"] for row in fetch_all(
-        "SELECT DISTINCT s.sku FROM stock s JOIN products p ON p.sku = s.sku "
-        "JOIN locations l ON l.id = s.location_id "
-        "WHERE p.active AND l.active AND s.on_hand > s.reserved LIMIT 500")]
-    customers = fetch_all("SELECT id, region FROM customers LIMIT 5000")
+    skus = simulation_inputs.orderable_skus()
+    customers = simulation_inputs.customers_with_regions()
     if skus and not customers:
-        regions = [row["region"] for row in fetch_all(
-            "SELECT DISTINCT region FROM locations WHERE active ORDER BY region")]
+        regions = simulation_inputs.active_regions()
         for n in range(20):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             add_customer(SYSTEM, f"{first} {last}", f"sim{n}.{first.lower()}@example.com",
                          f"{rng.randint(1, 200)} Simulation Street", regions[n % len(regions)])
-        customers = fetch_all("SELECT id, region FROM customers LIMIT 5000")
+        customers = simulation_inputs.customers_with_regions()
     return customers, skus
 
 
