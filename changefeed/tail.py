@@ -245,21 +245,11 @@ class ChangeTail:
                 backoff = 0.5
             except Exception as exc:  # noqa: BLE001 - any failure: report it, reconnect
                 self._set_status(f"cannot read the change stream at {self.bootstrap}: {exc}")
-                for client in (consumer, admin):
-                    try:
-                        if client is not None:
-                            client.close()
-                    except Exception:  # noqa: BLE001
-                        pass
+                _close_quietly(consumer, admin)
                 consumer = admin = None
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
-        for client in (consumer, admin):
-            try:
-                if client is not None:
-                    client.close()
-            except Exception:  # noqa: BLE001
-                pass
+        _close_quietly(consumer, admin)
 
     def _follow_topics(self, consumer: KafkaConsumer, admin) -> None:
         """Assign every partition of the table topics. A topic seen for the first time, or
@@ -285,3 +275,14 @@ class ChangeTail:
             for tp in fresh:
                 self._resolved.pop((tp.topic, tp.partition), None)
             self._assigned = found
+
+
+def _close_quietly(*clients) -> None:
+    """Close Kafka clients on the way out or before reconnecting; a failing close changes nothing."""
+    for client in clients:
+        if client is None:
+            continue
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001
+            pass

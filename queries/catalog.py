@@ -39,14 +39,6 @@ def clean_id(value, what: str) -> str:
     return text
 
 
-def clean_text(value, what: str, limit: int) -> str | None:
-    """Free text (a note, a reference): trimmed, None when empty, refused when too long."""
-    text = "" if value is None else str(value).strip()
-    if len(text) > limit:
-        raise InvalidInput(f"The {what} is too long ({len(text)} characters; at most {limit}).")
-    return text or None
-
-
 def _require_location(row_id, active, location_id: str) -> None:
     if row_id is None:
         raise NotFound(f"There is no location {location_id!r}.")

@@ -9,6 +9,7 @@ from queries import permissions
 from queries.actor import Actor
 from queries.db import run_transaction
 from queries.errors import InvalidInput
+from queries.text_input import required_text
 
 PERSONAL_FIELDS = ("customer_name", "customer_email", "ship_address", "customer_address")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -57,24 +58,15 @@ def mask_row(actor: Actor, row: dict) -> dict:
     return {k: (MASKS[k](v) if k in MASKS else v) for k, v in row.items()}
 
 
-def _clean(value: str | None, what: str, limit: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(f"The customer's {what} is required.")
-    if len(value) > limit:
-        raise InvalidInput(f"The customer's {what} is longer than {limit} characters.")
-    return value
-
-
 def insert_customer(cur, name: str, email: str, address: str, region: str,
                     lat: float | None = None, lon: float | None = None) -> str:
     """Insert a customer inside the caller's transaction; returns the new id as text."""
-    name = _clean(name, "name", MAX_NAME)
-    email = _clean(email, "email", MAX_EMAIL)
+    name = required_text(name, "customer's name", MAX_NAME)
+    email = required_text(email, "customer's email", MAX_EMAIL)
     if not _EMAIL.match(email):
         raise InvalidInput(f"{email!r} is not an email address.")
-    address = _clean(address, "address", MAX_ADDRESS)
-    region = _clean(region, "region", 50)
+    address = required_text(address, "customer's address", MAX_ADDRESS)
+    region = required_text(region, "customer's region", 50)
     if (lat is None) != (lon is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)):
         raise InvalidInput("Coordinates need both a latitude (-90..90) and a longitude (-180..180).")
     customer_id = str(uuid.uuid4())

@@ -15,7 +15,6 @@ from queries import permissions
 from queries.actor import Actor
 from queries.catalog import (
     add_stock_row,
-    clean_text,
     locations_by_id,
     products_by_sku,
     stock_rows_for,
@@ -26,6 +25,7 @@ from queries.errors import InsufficientStock, InvalidInput
 from queries.idempotency import run_command
 from queries.quantities import non_negative, non_zero
 from queries.stock_ledger import apply_movement
+from queries.text_input import optional_text
 
 # reason code -> (label, direction): +1 only adds stock, -1 only removes it, 0 either way.
 ADJUSTMENT_REASONS: dict[str, tuple[str, int]] = {
@@ -63,8 +63,8 @@ def adjust_stock(actor: Actor, *, location_id: str, sku: str, qty: int, reason: 
     """Change on_hand by a signed quantity, with a reason code (and a note for 'other')."""
     permissions.require(actor, "stock.adjust")
     qty = non_zero(qty, "The adjustment")
-    note = clean_text(note, "note", MAX_NOTE)
-    reference = clean_text(reference, "reference", MAX_REFERENCE)
+    note = optional_text(note, "note", MAX_NOTE)
+    reference = optional_text(reference, "reference", MAX_REFERENCE)
     _check_reason(reason, qty, note)
 
     def body(cur) -> dict:
@@ -113,7 +113,7 @@ def record_count(actor: Actor, *, location_id: str, sku: str, counted: int,
     """
     permissions.require(actor, "stock.count")
     counted = non_negative(counted, "The counted quantity")
-    note = clean_text(note, "note", MAX_NOTE)
+    note = optional_text(note, "note", MAX_NOTE)
 
     def body(cur) -> dict:
         target = stock_target(cur, location_id, sku)
@@ -290,7 +290,7 @@ def apply_bulk_count(actor: Actor, sheet: CountSheet, *, idempotency_key: str | 
                      note: str | None = None) -> dict:
     """Apply every line of the sheet in one transaction, or none of them."""
     permissions.require(actor, "stock.count")
-    note = clean_text(note, "note", MAX_NOTE) or "bulk count"
+    note = optional_text(note, "note", MAX_NOTE) or "bulk count"
     if sheet.errors or not sheet.lines:
         raise InvalidInput(_errors_sentence(sheet.errors or [RowError(2, None, "no rows.")]))
     lines = sorted(sheet.lines, key=lambda line: (line.location_id, line.sku))

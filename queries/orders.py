@@ -25,6 +25,7 @@ from queries.errors import InsufficientStock, InvalidInput, InvalidQuantity, Not
 from queries.idempotency import run_command
 from queries.quantities import positive
 from queries.stock_ledger import apply_movement
+from queries.text_input import required_text
 
 MAX_NOTE = 2000
 MAX_REASON = 200
@@ -67,21 +68,12 @@ def clean_order_id(order_id) -> str:
         raise NotFound(f"There is no order {str(order_id)[:60]!r}.") from None
 
 
-def clean_text(value: str | None, what: str, limit: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(f"The {what} cannot be empty.")
-    if len(value) > limit:
-        raise InvalidInput(f"The {what} can be at most {limit:,} characters.")
-    return value
-
-
 def clean_lines(lines) -> list[tuple[str, int]]:
     """[(sku, qty)] from tuples or {"sku", "qty"} dicts."""
     cleaned = []
     for line in lines or []:
         sku, qty = (line["sku"], line["qty"]) if isinstance(line, dict) else line
-        sku = clean_text(sku, "SKU", 100)
+        sku = required_text(sku, "SKU", 100)
         cleaned.append((sku, clean_qty(qty)))
     if not cleaned:
         raise InvalidInput("An order needs at least one line.")
@@ -273,7 +265,7 @@ def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = 
     wanted = clean_lines(lines)
     note = clean_note(note)
     if ship_address is not None:
-        ship_address = clean_text(ship_address, "shipping address", MAX_ADDRESS)
+        ship_address = required_text(ship_address, "shipping address", MAX_ADDRESS)
     try:
         customer_id = str(uuid.UUID(str(customer_id)))
     except ValueError:
@@ -482,8 +474,8 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
                   expected_version: int | None, key: str | None = None,
                   note: str | None = None) -> dict:
     """A delivered order comes back: every unit is restocked at `location_id`, with a reason."""
-    reason = clean_text(reason, "return reason", MAX_REASON)
-    location_id = clean_text(location_id, "restock location", 100)
+    reason = required_text(reason, "return reason", MAX_REASON)
+    location_id = required_text(location_id, "restock location", 100)
 
     def restock_all(cur, order, lines):
         _location(cur, location_id, actor)
@@ -542,7 +534,7 @@ def change_line_qty(actor: Actor, order_id, *, line_no: int, qty: int, expected_
 def add_line(actor: Actor, order_id, *, sku: str, qty: int, expected_version: int | None,
              key: str | None = None, note: str | None = None) -> dict:
     """Add a line; on an allocated order it is allocated and reserved at once (or refused)."""
-    sku = clean_text(sku, "SKU", 100)
+    sku = required_text(sku, "SKU", 100)
     qty = clean_qty(qty)
     note = clean_note(note)
 
@@ -610,7 +602,7 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
                     expected_version: int | None, key: str | None = None,
                     note: str | None = None) -> dict:
     """Move an allocated line's reservation to another location (refused if not available there)."""
-    location_id = clean_text(location_id, "location", 100)
+    location_id = required_text(location_id, "location", 100)
     note = clean_note(note)
 
     def body(cur, order):
@@ -645,7 +637,7 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
 
 def change_shipping_address(actor: Actor, order_id, *, address: str, expected_version: int | None,
                             key: str | None = None, note: str | None = None) -> dict:
-    address = clean_text(address, "shipping address", MAX_ADDRESS)
+    address = required_text(address, "shipping address", MAX_ADDRESS)
     note = clean_note(note)
 
     def body(cur, order):

@@ -27,7 +27,6 @@ from queries import permissions
 from queries.actor import Actor
 from queries.catalog import (
     add_stock_row,
-    clean_text,
     clean_transfer_ends,
     location_region,
     transfer_ends,
@@ -44,6 +43,7 @@ from queries.errors import (
 from queries.idempotency import run_command
 from queries.quantities import non_negative, positive
 from queries.stock_ledger import apply_movement
+from queries.text_input import optional_text
 
 SHORTFALL_REASONS: dict[str, str] = {
     "damaged": "Damaged in transit",
@@ -54,7 +54,7 @@ MAX_NOTE = 500
 
 
 def _note(note) -> str | None:
-    return clean_text(note, "note", MAX_NOTE)
+    return optional_text(note, "note", MAX_NOTE)
 
 
 def _transfer_uuid(transfer_id) -> str:
