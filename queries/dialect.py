@@ -31,9 +31,12 @@ def engine_from_version(version_string: str) -> str:
 
 
 def detect(conn) -> str:
-    row = conn.execute("SELECT version()").fetchone()
-    value = row[0] if isinstance(row, tuple) else next(iter(row.values()))
-    return engine_from_version(value)
+    """From the session's startup parameters, without a round trip.
+
+    CockroachDB announces crdb_version when a connection opens; PostgreSQL never does. Sending
+    no statement matters: SET TRANSACTION AS OF SYSTEM TIME must come first in a transaction.
+    """
+    return COCKROACH if conn.info.parameter_status("crdb_version") else POSTGRES
 
 
 @dataclass(frozen=True)

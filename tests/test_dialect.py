@@ -18,9 +18,12 @@ def test_recognises_cockroachdb_by_its_version_string():
     assert engine_from_version("PostgreSQL 18.0 on x86_64-pc-linux-gnu") == POSTGRES
 
 
-def test_embedded_server_is_recognised_as_postgresql(db):
+def test_embedded_server_is_recognised_as_postgresql_without_sending_a_statement(db):
     with psycopg.connect(db) as conn:
         assert dialect_of(conn).engine == POSTGRES
+        # Nothing was sent, so no transaction was opened: a follower-read SET TRANSACTION
+        # could still come first on CockroachDB.
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
 def test_follower_reads_only_on_cockroachdb():
