@@ -5,13 +5,12 @@ Its storage is memory only: a restart empties every topic.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from stack.ports import ensure_port_free, port_is_open, wait_for_port
-from stack.processes import terminate
+from stack.processes import is_alive, terminate
 
 
 class BrokerFailed(RuntimeError):
@@ -44,10 +43,9 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-            return pid
         except (OSError, ValueError):
             return None
+        return pid if is_alive(pid) else None
 
     def is_running(self) -> bool:
         return self.pid() is not None and port_is_open(self.port)

@@ -11,17 +11,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def terminate(pid: int, grace_seconds: float = 5.0) -> None:
-    """SIGTERM, wait for the process to exit, SIGKILL if it will not."""
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline:
+def is_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (an exited child nobody has reaped yet:
+    a container whose init does not reap leaves those behind, and they accept signals)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: the signal check is all there is
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def terminate(pid: int, grace_seconds: float = 20.0) -> None:
+    """SIGTERM, wait for the process to exit, SIGKILL if it will not.
+
+    The grace is long because a Kafka consumer caught in a group join only notices the
+    signal once the join returns (up to the rebalance timeout). A process that exits at any
+    point, even between the checks and the kill, counts as stopped."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.kill(pid, 0)
-        except OSError:
+            os.kill(pid, signum)
+        except ProcessLookupError:
             return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline:
+            if not is_alive(pid):
+                return
+            time.sleep(0.05)
+    raise RuntimeError(f"Process {pid} did not exit after SIGKILL.")
 
 
 @dataclass(frozen=True)
@@ -39,10 +61,9 @@ class ManagedProcess:
     def pid(self, data_dir: Path) -> int | None:
         try:
             pid = int(self.pid_file(data_dir).read_text())
-            os.kill(pid, 0)
-            return pid
         except (OSError, ValueError):
             return None
+        return pid if is_alive(pid) else None
 
     def start(self, data_dir: Path, env: dict[str, str]) -> int:
         running = self.pid(data_dir)
