@@ -1,20 +1,73 @@
-"""Sign-in state of the browser session."""
+"""Sign-in state of the browser session, kept across reloads by a session cookie.
+
+Streamlit gives a script the cookies the browser sent when it connected, but no way to set
+one, so the cookie is written by a line of JavaScript on the page (st.html). The cookie holds
+a random token; queries.sign_in_sessions keeps its hash and decides whether it still counts.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import streamlit as st
 
 from queries.actor import Actor
 from queries.errors import InvalidCredentials
+from queries.sign_in_sessions import SESSION_HOURS, actor_for_token, close_session, open_session
 from queries.users import authenticate
 
 ACTOR_KEY = "actor"
+TOKEN_KEY = "sign_in_token"
+TRIED_TOKEN_KEY = "sign_in_token_tried"
+SIGNED_OUT_KEY = "signed_out"
+SESSION_COOKIE = "stockroom_session"
 
 
 def current_actor() -> Actor | None:
-    return st.session_state.get(ACTOR_KEY)
+    actor = st.session_state.get(ACTOR_KEY)
+    if actor is None:
+        actor = _restore_remembered_sign_in()
+    return actor
+
+
+def _cookie_sent_by_browser() -> str | None:
+    value = st.context.cookies.get(SESSION_COOKIE)
+    return value if isinstance(value, str) else None  # AppTest has no real browser client
+
+
+def _restore_remembered_sign_in() -> Actor | None:
+    """A reloaded page arrives with the cookie of an earlier sign-in: look it up once."""
+    token = _cookie_sent_by_browser()
+    if not token or st.session_state.get(TRIED_TOKEN_KEY) == token:
+        return None
+    st.session_state[TRIED_TOKEN_KEY] = token
+    actor = actor_for_token(token)
+    if actor is not None:
+        st.session_state[ACTOR_KEY] = actor
+        st.session_state[TOKEN_KEY] = token
+    return actor
+
+
+def keep_sign_in_in_browser() -> None:
+    """Write the session cookie after a sign-in and expire it after a sign-out.
+
+    Called on every run: the browser's cookies as this session sees them are those sent
+    when it connected, so the script is rendered until a reload brings the cookie back."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token and _cookie_sent_by_browser() != token:
+        _set_cookie(token, SESSION_HOURS * 3600)
+    elif token is None and st.session_state.get(SIGNED_OUT_KEY):
+        _set_cookie("", 0)
+
+
+def _set_cookie(value: str, max_age_seconds: int) -> None:
+    cookie = f"{SESSION_COOKIE}={value}; path=/; max-age={max_age_seconds}; SameSite=Strict"
+    st.html(
+        f"<script>document.cookie = {json.dumps(cookie)}"
+        " + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def require_actor() -> Actor:
@@ -47,10 +100,13 @@ def sign_in_form() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
-            st.session_state[ACTOR_KEY] = authenticate(username, password)
+            actor = authenticate(username, password)
         except InvalidCredentials as exc:
             st.error(str(exc))
             return
+        st.session_state[ACTOR_KEY] = actor
+        st.session_state[TOKEN_KEY] = open_session(actor)
+        st.session_state.pop(SIGNED_OUT_KEY, None)
         st.rerun()
 
 
@@ -63,5 +119,15 @@ def sign_out_button() -> None:
         st.caption(f"Signed in as **{actor.display_name or actor.username}** · "
                    f"{actor.role.replace('_', ' ')} · {regions}")
         if st.button("Sign out", key="sign_out"):
-            st.session_state.pop(ACTOR_KEY, None)
+            sign_out()
             st.rerun()
+
+
+def sign_out() -> None:
+    """End the sign-in here and in the database, so the browser's cookie opens nothing."""
+    token = st.session_state.pop(TOKEN_KEY, None)
+    close_session(token)
+    st.session_state.pop(ACTOR_KEY, None)
+    st.session_state[SIGNED_OUT_KEY] = True
+    # This session still sees the cookie it connected with: never restore from it again.
+    st.session_state[TRIED_TOKEN_KEY] = _cookie_sent_by_browser()

@@ -22,6 +22,12 @@ class Actor:
     def covers_region(self, region: str) -> bool:
         return self.all_regions or region in self.regions
 
+    @classmethod
+    def from_user_row(cls, row: dict) -> Actor:
+        """From a users row (username, display_name, role, regions)."""
+        return cls(username=row["username"], role=row["role"],
+                   regions=tuple(row["regions"] or ()), display_name=row["display_name"])
+
 
 # Used by the seed, the traffic simulator and the workflow worker.
 SYSTEM = Actor(username="system", role="admin", display_name="System")

@@ -8,6 +8,7 @@ from queries import permissions
 from queries.actor import ROLES, Actor
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.errors import InvalidCredentials, InvalidInput, NotFound
+from queries.sign_in_sessions import close_sessions_of_user_in_tx
 
 # Compared against when the user does not exist, so both failures take the same time.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10)).decode()
@@ -16,13 +17,6 @@ BCRYPT_ROUNDS = 10
 
 def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
-
-
-def _actor_from_row(row: dict) -> Actor:
-    return Actor(
-        username=row["username"], role=row["role"], regions=tuple(row["regions"] or ()),
-        display_name=row["display_name"],
-    )
 
 
 def authenticate(username: str, password: str) -> Actor:
@@ -37,7 +31,7 @@ def authenticate(username: str, password: str) -> Actor:
     ok = bcrypt.checkpw((password or "").encode(), stored.encode())
     if not row or not ok or not row["active"]:
         raise InvalidCredentials("Wrong username or password.")
-    return _actor_from_row(row)
+    return Actor.from_user_row(row)
 
 
 def upsert_user_in_tx(cur, username: str, display_name: str, password: str, role: str,
@@ -49,6 +43,7 @@ def upsert_user_in_tx(cur, username: str, display_name: str, password: str, role
         "role = excluded.role, regions = excluded.regions, active = true",
         (username, display_name, hash_password(password), role, regions),
     )
+    close_sessions_of_user_in_tx(cur, username)  # a new password ends every old sign-in
 
 
 def create_user(actor: Actor, username: str, display_name: str, password: str, role: str,

@@ -74,3 +74,47 @@ def test_live_page_timer_shows_a_committed_change_without_a_reload(db, kafka, tm
             browser.save_screenshot(str(tmp_path / "live.png"))
     finally:
         drop_slot(db, slot)
+
+
+def sign_in(browser, username: str, password: str) -> None:
+    browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Username"]').send_keys(username)
+    browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(
+        password, Keys.ENTER)
+
+
+def test_a_reload_keeps_the_sign_in_and_signing_out_ends_it(db, tmp_path):
+    require_chromium()
+    from queries.db import fetch_one
+
+    factories.small_world()
+    factories.add_user("support.eu", "support", ["EU"], "support-password")
+    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+        browser.get(url)
+        wait_until_idle(browser)
+        wait_for_text(browser, "Sign in")
+        sign_in(browser, "support.eu", "support-password")
+        wait_for_text(browser, "Signed in as")
+        wait_until_idle(browser)
+        browser.save_screenshot(str(tmp_path / "signed-in.png"))
+        cookie = browser.get_cookie("stockroom_session")
+        assert cookie is not None, "the sign-in wrote no session cookie"
+
+        browser.refresh()  # a new Streamlit session: only the cookie can sign it in
+        wait_until_idle(browser)
+        wait_for_text(browser, "Signed in as")
+        assert "Please sign in" not in browser.find_element(By.TAG_NAME, "body").text
+
+        browser.find_element(By.XPATH, '//button[.//p[text()="Sign out"]]').click()
+        wait_for_text(browser, "Sign in")
+        wait_until_idle(browser)
+        revoked = fetch_one("SELECT count(*) AS n FROM sign_in_sessions "
+                            "WHERE username = 'support.eu' AND revoked_at IS NOT NULL")
+        assert revoked["n"] == 1
+
+        # Even a browser that kept the old cookie is not signed in by it any more.
+        browser.add_cookie({"name": "stockroom_session", "value": cookie["value"], "path": "/"})
+        browser.refresh()
+        wait_until_idle(browser)
+        wait_for_text(browser, "Sign in")
+        assert "Signed in as" not in browser.find_element(By.TAG_NAME, "body").text
+        browser.save_screenshot(str(tmp_path / "signed-out.png"))

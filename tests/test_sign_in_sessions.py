@@ -1,0 +1,107 @@
+"""Sign-ins kept across reloads: what a session token opens, and everything that ends it.
+
+The cookie round trip itself (reload, sign out) needs a browser: tests/test_browser.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from queries.db import fetch_all, fetch_one, run_transaction
+from queries.sign_in_sessions import actor_for_token, close_session, open_session
+from queries.users import authenticate, create_user, set_active
+from tests import factories
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+
+@pytest.fixture
+def support(db):
+    factories.small_world()
+    factories.add_user("support.eu", "support", ["EU"], "support-password", "Sam Support")
+    factories.add_user("admin", "admin", [], "admin-password")
+    return authenticate("support.eu", "support-password")
+
+
+def sessions_of(username: str) -> list[dict]:
+    return fetch_all("SELECT * FROM sign_in_sessions WHERE username = %s", (username,))
+
+
+def test_a_token_opens_its_users_account_and_only_its_hash_is_stored(support):
+    token = open_session(support)
+    assert actor_for_token(token) == support
+    (row,) = sessions_of("support.eu")
+    assert token not in str(row.values()) and len(row["token_sha256"]) == 64
+    hours = fetch_one("SELECT extract(epoch FROM expires_at - created_at) / 3600 AS h "
+                      "FROM sign_in_sessions")["h"]
+    assert hours == 12
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-token", "x" * 500])
+def test_unknown_or_malformed_tokens_open_nothing(support, token):
+    open_session(support)
+    assert actor_for_token(token) is None
+
+
+def test_signing_out_ends_the_session_and_a_second_sign_out_is_harmless(support):
+    token, other = open_session(support), open_session(support)
+    close_session(token)
+    close_session(token)
+    assert actor_for_token(token) is None
+    assert actor_for_token(other) == support  # another browser stays signed in
+    assert sum(r["revoked_at"] is not None for r in sessions_of("support.eu")) == 1
+
+
+def test_an_expired_session_opens_nothing_and_is_cleared_at_the_next_sign_in(support):
+    token = open_session(support)
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE sign_in_sessions SET created_at = now() - INTERVAL '13 hours', "
+        "expires_at = now() - INTERVAL '1 hour'"))
+    assert actor_for_token(token) is None
+    fresh = open_session(support)
+    assert len(sessions_of("support.eu")) == 1 and actor_for_token(fresh) == support
+
+
+def test_deactivating_the_account_or_setting_a_new_password_ends_its_sessions(support):
+    admin = authenticate("admin", "admin-password")
+    token = open_session(support)
+    set_active(admin, "support.eu", False)
+    assert actor_for_token(token) is None
+    set_active(admin, "support.eu", True)
+    assert actor_for_token(token) == support
+
+    create_user(admin, "support.eu", "Sam Support", "a-new-password", "support", ["EU"])
+    assert actor_for_token(token) is None
+
+
+def test_a_role_change_applies_when_the_session_is_next_resolved(support):
+    admin = authenticate("admin", "admin-password")
+    token = open_session(support)
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE users SET role = 'hq_viewer', regions = '{}' WHERE username = 'support.eu'"))
+    assert actor_for_token(token).role == "hq_viewer"
+    assert admin.role == "admin"
+
+
+def test_the_sign_in_form_opens_a_session(support):
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="sign_in_username").input("support.eu")
+    at.text_input(key="sign_in_password").input("support-password")
+    at.button[0].click()
+    at.run()
+    assert at.session_state["actor"] == support
+    assert actor_for_token(at.session_state["sign_in_token"]) == support
+
+
+def test_a_wrong_password_opens_no_session(support):
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="sign_in_username").input("support.eu")
+    at.text_input(key="sign_in_password").input("wrong-password")
+    at.button[0].click()
+    at.run()
+    assert "Wrong username or password." in [e.value for e in at.error]
+    assert sessions_of("support.eu") == []
