@@ -4,17 +4,13 @@ The cookie round trip itself (reload, sign out) needs a browser: tests/test_brow
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.sign_in_sessions import actor_for_token, close_session, open_session
 from queries.users import authenticate, create_user, set_active
 from tests import factories
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+from tests.test_sign_in import sign_in
 
 
 @pytest.fixture
@@ -86,22 +82,12 @@ def test_a_role_change_applies_when_the_session_is_next_resolved(support):
 
 
 def test_the_sign_in_form_opens_a_session(support):
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input(key="sign_in_username").input("support.eu")
-    at.text_input(key="sign_in_password").input("support-password")
-    at.button[0].click()
-    at.run()
+    at = sign_in("support.eu", "support-password")
     assert at.session_state["actor"] == support
     assert actor_for_token(at.session_state["sign_in_token"]) == support
 
 
 def test_a_wrong_password_opens_no_session(support):
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input(key="sign_in_username").input("support.eu")
-    at.text_input(key="sign_in_password").input("wrong-password")
-    at.button[0].click()
-    at.run()
+    at = sign_in("support.eu", "wrong-password")
     assert "Wrong username or password." in [e.value for e in at.error]
     assert sessions_of("support.eu") == []
