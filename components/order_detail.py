@@ -33,5 +33,6 @@ def order_lines_table(lines: list[dict]) -> None:
         "qty": line["qty"], "unit price": float(line["unit_price"]), "amount": float(line["amount"]),
         "allocated at": line["location_id"] or "— (back-ordered)",
         "city": line["location_city"] or "", "reserved": line["reserved_qty"],
+        "returned": line["returned_qty"],
     } for line in lines])
     st.dataframe(frame, hide_index=True, width="stretch", key="order_lines_table")

@@ -57,8 +57,11 @@ def _key(name: str) -> str:
     return st.session_state[slot]
 
 
-def apply_fix(name: str, order_id: str, call: Callable[[str], dict], success: str) -> bool:
-    """Run call(idempotency_key); on success remember the new version and reload the page."""
+def apply_fix(name: str, order_id: str, call: Callable[[str], dict],
+              success: str | Callable[[dict], str]) -> bool:
+    """Run call(idempotency_key); on success remember the new version and reload the page.
+
+    `success` is the sentence to show, or makes it from the command's result."""
     try:
         result = call(_key(name))
     except DomainError as exc:
@@ -66,7 +69,10 @@ def apply_fix(name: str, order_id: str, call: Callable[[str], dict], success: st
         return False
     st.session_state[f"orders_key_{name}"] = new_key()
     open_order(order_id, result["version"])
-    st.session_state[FLASH] = success + (" (it was already applied)" if result.get("already_applied") else "")
+    sentence = success(result) if callable(success) else success
+    if result.get("already_applied"):
+        sentence += " (it was already applied)"
+    st.session_state[FLASH] = sentence
     st.session_state.pop(CONFIRM, None)
     forget_kpis()
     st.rerun()
@@ -245,13 +251,25 @@ def note_fix(actor: Actor, order: dict) -> None:
                 actor, order["id"], note=note, expected_version=version, key=key), "Note added.")
 
 
-def return_fix(actor: Actor, order: dict) -> None:
+def return_fix(actor: Actor, order: dict, lines: list[dict]) -> None:
     if order["status"] != states.DELIVERED:
-        st.info("Only a delivered order can be returned.")
+        st.info("Only a delivered order can be returned."
+                + (" Every unit of this one is back." if order["status"] == states.RETURNED else ""))
         return
     version = working_version(order)
     locations = order_search.active_locations(actor)
+    out = [line for line in lines if line["qty"] > line["returned_qty"]]
     with st.form("fix_return"):
+        st.caption("Units coming back on each line (all that is still out, unless you change it).")
+        quantities = {
+            line["line_no"]: st.number_input(
+                f"Line {line['line_no']}: {line['sku']} ({line['qty'] - line['returned_qty']} out)",
+                min_value=0, max_value=line["qty"] - line["returned_qty"], step=1,
+                value=line["qty"] - line["returned_qty"],
+                # A new key per order and per earlier return, so the default is what is out now.
+                key=f"fix_return_qty_{order['id']}_{line['line_no']}_{line['returned_qty']}")
+            for line in out
+        }
         location = st.selectbox(
             "Restock at", [row["id"] for row in locations], key="fix_return_location",
             format_func=lambda loc: next(f"{r['id']} ({r['city']}, {r['region']})"
@@ -262,5 +280,13 @@ def return_fix(actor: Actor, order: dict) -> None:
         if st.form_submit_button("Accept return", key="fix_return_submit"):
             apply_fix("return", order["id"], lambda key: orders.accept_return(
                 actor, order["id"], location_id=location or "", reason=reason,
-                expected_version=version, key=key, note=note),
-                f"Return accepted; the goods are restocked at {location}.")
+                quantities=quantities, expected_version=version, key=key, note=note),
+                lambda result: _return_sentence(result, location))
+
+
+def _return_sentence(result: dict, location: str | None) -> str:
+    units = result["units"]
+    sentence = f"Return accepted: {units} unit{'s' if units != 1 else ''} restocked at {location}."
+    if result["still_out"]:
+        sentence += f" {result['still_out']} still with the customer; the order stays delivered."
+    return sentence

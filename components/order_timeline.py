@@ -13,6 +13,7 @@ KIND_WORDS = {
     "shipped": "Shipped",
     "delivered": "Delivered",
     "returned": "Returned",
+    "partially_returned": "Partly returned",
     "cancelled": "Cancelled",
     "held": "Put on hold",
     "hold_released": "Hold released",
@@ -28,6 +29,7 @@ ICONS = {
     "placed": ":material/add_shopping_cart:", "allocated": ":material/inventory:",
     "picking": ":material/shelves:", "shipped": ":material/local_shipping:",
     "delivered": ":material/home:", "returned": ":material/assignment_return:",
+    "partially_returned": ":material/assignment_return:",
     "cancelled": ":material/cancel:", "held": ":material/pause_circle:",
     "hold_released": ":material/play_circle:", "note": ":material/sticky_note_2:",
 }
@@ -59,8 +61,11 @@ def describe(event: dict) -> str:
     if kind == "shipped" and d.get("consumed"):
         return "shipped " + ", ".join(f"{c['qty']} × {c['sku']} from {c['location_id']}"
                                       for c in d["consumed"])
-    if kind == "returned":
-        return f"restocked at {d.get('location_id')} — {d.get('reason')}"
+    if kind in ("returned", "partially_returned"):
+        units = ", ".join(f"{r['qty']} × {r['sku']}" for r in d.get("restocked", []))
+        rest = (f"; {d.get('still_out')} still with the customer"
+                if kind == "partially_returned" else "")
+        return f"restocked {units} at {d.get('location_id')} — {d.get('reason')}{rest}"
     if kind == "allocated" and d.get("lines"):
         return ", ".join(f"line {line['line_no']} at {line['location_id']}" for line in d["lines"])
     return ""

@@ -63,4 +63,4 @@ if selected:
     with note_tab:
         note_fix(actor, order)
     with return_tab:
-        return_fix(actor, order)
+        return_fix(actor, order, detail["lines"])

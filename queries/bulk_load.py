@@ -28,7 +28,7 @@ COLUMNS = {
                "fulfilment_location_id", "ship_address", "total", "promised_by", "created_at",
                "updated_at", "updated_by", "version"),
     "order_lines": ("order_id", "line_no", "sku", "qty", "unit_price", "location_id",
-                    "reserved_qty"),
+                    "reserved_qty", "returned_qty"),
     "order_events": ("id", "order_id", "actor", "kind", "from_status", "to_status", "note",
                      "created_at"),
     "transfers": ("id", "from_location_id", "to_location_id", "sku", "qty", "received_qty",

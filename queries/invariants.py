@@ -23,7 +23,8 @@ LIVE_ORDER_STATUSES = ("allocated", "picking", "on_hold")
 INVARIANTS = {
     1: "stock bounds: on_hand >= 0, 0 <= reserved <= on_hand, incoming >= 0",
     2: "the ledger's sums equal the stock row",
-    3: "transfers conserve stock: incoming = in-transit qty, each transfer's ledger rows balance",
+    3: "stock is conserved: incoming = in-transit qty, each transfer's ledger rows balance, "
+       "returned units = the return ledger",
     4: "every reservation belongs to a live order line",
     5: "every write is recorded with its actor",
 }
@@ -166,6 +167,25 @@ def _transfer_ledgers_balance(cur, limit: int) -> list[Violation]:
     return found
 
 
+def _returns_match_ledger(cur, limit: int) -> list[Violation]:
+    """Units counted back on an order's lines were restocked by exactly that many."""
+    rows = cur.execute(
+        "WITH l AS (SELECT order_id::TEXT AS order_id, sum(returned_qty) AS units "
+        "FROM order_lines WHERE returned_qty <> 0 GROUP BY order_id), "
+        "m AS (SELECT ref_id AS order_id, sum(delta_on_hand) AS units FROM stock_movements "
+        "WHERE kind = 'return' AND ref_type = 'order' GROUP BY ref_id) "
+        "SELECT COALESCE(l.order_id, m.order_id) AS order_id, "
+        "COALESCE(l.units, 0)::INT8 AS line_units, COALESCE(m.units, 0)::INT8 AS ledger_units "
+        "FROM l FULL JOIN m ON m.order_id = l.order_id "
+        "WHERE COALESCE(l.units, 0) <> COALESCE(m.units, 0) ORDER BY 1 LIMIT %s",
+        (limit,),
+    ).fetchall()
+    return [Violation(3, "returned units = return ledger", None, None,
+                      f"{r['line_units']} units returned (order lines)",
+                      f"{r['ledger_units']} units restocked (ledger)", f"order {r['order_id']}")
+            for r in rows]
+
+
 def _reserved_equals_live_lines(cur, limit: int) -> list[Violation]:
     rows = cur.execute(
         "WITH r AS (SELECT ol.location_id, ol.sku, sum(ol.reserved_qty) AS reserved "
@@ -217,6 +237,7 @@ CHECKS = [
     _ledger_equals_stock,
     _incoming_equals_in_transit,
     _transfer_ledgers_balance,
+    _returns_match_ledger,
     _reserved_equals_live_lines,
     _no_reservation_on_dead_orders,
     _actors_recorded,

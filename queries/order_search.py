@@ -220,7 +220,7 @@ def order_detail(actor: Actor, order_id) -> dict:
         lines = cur.execute(
             "SELECT ol.line_no, ol.sku, p.name AS product, ol.qty, ol.unit_price, "
             "ol.qty * ol.unit_price AS amount, ol.location_id, l.city AS location_city, "
-            "l.region AS location_region, ol.reserved_qty "
+            "l.region AS location_region, ol.reserved_qty, ol.returned_qty "
             "FROM order_lines ol JOIN products p ON p.sku = ol.sku "
             "LEFT JOIN locations l ON l.id = ol.location_id "
             "WHERE ol.order_id = %s ORDER BY ol.line_no",

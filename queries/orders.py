@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
-from queries import allocation, permissions, reservations
+from queries import allocation, order_returns, permissions, reservations
 from queries import order_states as states
 from queries.actor import Actor
 from queries.customers import MAX_ADDRESS, customer_in_tx
@@ -117,7 +117,8 @@ def _check_version(order: dict, expected_version: int | None) -> None:
 
 def _lines(cur, order_id: str) -> list[dict]:
     return cur.execute(
-        "SELECT line_no, sku, qty, unit_price, location_id, reserved_qty FROM order_lines "
+        "SELECT line_no, sku, qty, unit_price, location_id, reserved_qty, returned_qty "
+        "FROM order_lines "
         "WHERE order_id = %s ORDER BY line_no",
         (order_id,),
     ).fetchall()
@@ -472,28 +473,48 @@ def mark_delivered(actor: Actor, order_id, *, expected_version: int | None, key:
 
 def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
                   expected_version: int | None, key: str | None = None,
-                  note: str | None = None) -> dict:
-    """A delivered order comes back: every unit is restocked at `location_id`, with a reason."""
+                  note: str | None = None, quantities: dict[int, int] | None = None) -> dict:
+    """Goods of a delivered order come back and are restocked at `location_id`, with a reason.
+
+    `quantities` maps line numbers to the units coming back now; None means every unit still
+    out. The order becomes `returned` when every unit is back and stays `delivered` before."""
     reason = required_text(reason, "return reason", MAX_REASON)
     location_id = required_text(location_id, "restock location", 100)
+    wanted = order_returns.clean_return_quantities(quantities)
+    note = clean_note(note)
 
-    def restock_all(cur, order, lines):
+    def body(cur, order):
+        states.check_transition(order["status"], states.RETURNED)
         _location(cur, location_id, actor)
-        restocked = []
-        for line in lines:
+        lines = _lines(cur, order["id"])
+        plan = order_returns.plan_return(lines, wanted)
+        for item in plan:
             cur.execute(
                 "INSERT INTO stock (location_id, sku) VALUES (%s, %s) "
                 "ON CONFLICT (location_id, sku) DO NOTHING",
-                (location_id, line["sku"]),
+                (location_id, item.sku),
             )
-            apply_movement(cur, location_id=location_id, sku=line["sku"], kind="return",
-                           actor=actor.username, delta_on_hand=line["qty"], reason=reason,
-                           ref_type="order", ref_id=str(order["id"]), note=f"line {line['line_no']}")
-            restocked.append({"line_no": line["line_no"], "sku": line["sku"], "qty": line["qty"]})
-        return {"location_id": location_id, "reason": reason, "restocked": restocked}
+            apply_movement(cur, location_id=location_id, sku=item.sku, kind="return",
+                           actor=actor.username, delta_on_hand=item.qty, reason=reason,
+                           ref_type="order", ref_id=str(order["id"]), note=f"line {item.line_no}")
+            cur.execute(
+                "UPDATE order_lines SET returned_qty = returned_qty + %s "
+                "WHERE order_id = %s AND line_no = %s",
+                (item.qty, order["id"], item.line_no),
+            )
+        units = sum(item.qty for item in plan)
+        still_out = sum(line["qty"] - line["returned_qty"] for line in lines) - units
+        complete = still_out == 0
+        target = states.RETURNED if complete else order["status"]
+        version = _update_order(cur, order["id"], actor, status=target)
+        details = {"location_id": location_id, "reason": reason, "still_out": still_out,
+                   "restocked": [{"line_no": i.line_no, "sku": i.sku, "qty": i.qty}
+                                 for i in plan]}
+        _event(cur, order["id"], actor, "returned" if complete else "partially_returned",
+               order["status"], target, details, note)
+        return _result(str(order["id"]), target, version, units=units, still_out=still_out)
 
-    return _move(actor, order_id, states.RETURNED, "returned", expected_version, key, note,
-                 on_lines=restock_all)
+    return _fix("order.returned", actor, order_id, expected_version, key, body)
 
 
 # ---------------------------------------------------------------- line fixes

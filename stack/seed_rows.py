@@ -367,7 +367,7 @@ def orders_batches(world: World, spool, progress: Callable[[int], None]):
         for n, (si, q) in enumerate(zip(picked, qty, strict=True), start=1):
             total += q * prices[si]
             lines_rows.append(f"{order_id}\t{n}\t{skus[si]}\t{q}\t{price_text[si]}\t{location_id}\t"
-                              f"{q if reserve_now else 0}\n")
+                              f"{q if reserve_now else 0}\t{q if status == 'returned' else 0}\n")
         promised = t0 + (2 + int(rnd() * 4)) * DAY
         updated = steps[-1][0] if steps else t0
         orders_rows.append(

@@ -185,6 +185,11 @@ def confirm(at: AppTest, action: str, note: str = "") -> AppTest:
     return submit(at, "orders_confirm_go")
 
 
+def return_units(at: AppTest, line_no: int):
+    (field,) = [n for n in at.number_input if n.label.startswith(f"Line {line_no}:")]
+    return field
+
+
 def test_hold_release_pick_ship_deliver_and_return(shop):
     oid = shop["zoe"]
     at = open_order(oid)
@@ -199,11 +204,22 @@ def test_hold_release_pick_ship_deliver_and_return(shop):
     assert stock("WH-PAR-1", "SKU-3") == {"on_hand": 98, "reserved": 0}
     confirm(at, "delivered")
     assert order_row(oid)["status"] == "delivered"
+    # One of the two units comes back first; the order stays delivered.
+    return_units(at, 1).set_value(1)
     at.selectbox(key="fix_return_location").set_value("WH-BER-1")
     at.text_input(key="fix_return_reason").input("arrived damaged")
     submit(at, "fix_return_submit")
-    assert success(at) == ["Return accepted; the goods are restocked at WH-BER-1."]
+    assert success(at) == ["Return accepted: 1 unit restocked at WH-BER-1. "
+                           "1 still with the customer; the order stays delivered."]
+    assert order_row(oid)["status"] == "delivered" and stock("WH-BER-1", "SKU-3")["on_hand"] == 101
+    # The form now offers what is still out.
+    assert return_units(at, 1).value == 1
+    at.selectbox(key="fix_return_location").set_value("WH-BER-1")
+    at.text_input(key="fix_return_reason").input("arrived damaged")
+    submit(at, "fix_return_submit")
+    assert success(at) == ["Return accepted: 1 unit restocked at WH-BER-1."]
     assert order_row(oid)["status"] == "returned" and stock("WH-BER-1", "SKU-3")["on_hand"] == 102
+    assert "Every unit of this one is back." in [i.value for i in at.info][-1]
     assert_reservations_exact()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from queries.invariants import check_invariants
 from queries.users import authenticate
 from stack import seasonality
 from stack.seed import (
@@ -238,6 +239,15 @@ def test_order_ledger_rows_match_what_each_order_went_through(seeded):
         LIMIT 5""")
     assert bad == []
     assert scalar(seeded, "SELECT count(*) FROM stock_movements WHERE kind = 'ship'") > 0
+
+
+def test_returned_orders_count_every_unit_back_and_the_checker_agrees(seeded):
+    assert scalar(seeded, """
+        SELECT count(*) FROM order_lines l JOIN orders o ON o.id = l.order_id
+        WHERE l.returned_qty <> CASE WHEN o.status = 'returned' THEN l.qty ELSE 0 END""") == 0
+    assert scalar(seeded, "SELECT count(*) FROM orders WHERE status = 'returned'") > 0
+    report = check_invariants(url=seeded)
+    assert report.ok, [v.sentence() for v in report.violations[:5]]
 
 
 def test_order_headers_are_consistent(seeded):
