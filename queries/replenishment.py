@@ -195,42 +195,31 @@ def dismiss_suggestion(actor: Actor, suggestion_id: str, idempotency_key: str | 
 
 
 def accept_suggestion(actor: Actor, suggestion_id: str, idempotency_key: str | None = None) -> dict:
-    """Create the proposed transfer (through the inventory command) and record the decision.
+    """Ship the proposed transfer and record the decision, in one transaction.
 
-    The transfer's idempotency key is derived from the suggestion, so one suggestion never
-    yields two transfers, whoever clicks and however often. The transfer command checks the
-    source's stock and raises InsufficientStock if it no longer has the units.
+    The suggestion row is locked first, so of two people accepting at once one ships the
+    transfer and the other is told it was already accepted. If the source no longer has the
+    units, InsufficientStock is raised and the suggestion stays open.
     """
-    row = run_transaction(lambda cur: _suggestion_for_decision(cur, suggestion_id, actor))
-    if row["status"] != "open":
-        # A repeated submission (same key) gets its stored result; anyone else is told.
-        return run_command("suggestion.accept", actor, idempotency_key,
-                           lambda cur: _ensure_open(row) or {})
-    if row["from_location_id"] is None:
-        raise InvalidInput(
-            f"No location in {row['region']} has spare {row['sku']} to transfer; "
-            "order it from a supplier and dismiss this suggestion."
-        )
     from queries import transfers  # the inventory command (its own module)
 
-    transfer = transfers.create_transfer(
-        actor, from_location_id=row["from_location_id"], to_location_id=row["location_id"],
-        sku=row["sku"], qty=row["qty"], idempotency_key=f"suggestion-accept-{row['id']}",
-        note=f"Replenishment suggestion {row['id']}",
-    )
-    transfer_id = str(transfer["transfer_id"])
-
     def body(cur) -> dict:
-        current = _suggestion_for_decision(cur, suggestion_id, actor)
-        if current["status"] == "accepted" and current["transfer_id"] not in (None, transfer_id):
-            raise AlreadyDone("This suggestion was already accepted.")
-        # The transfer exists now: the suggestion records it, even if someone dismissed it
-        # in the moment between the two steps.
+        row = _suggestion_for_decision(cur, suggestion_id, actor)
+        _ensure_open(row)
+        if row["from_location_id"] is None:
+            raise InvalidInput(
+                f"No location in {row['region']} has spare {row['sku']} to transfer; "
+                "order it from a supplier and dismiss this suggestion."
+            )
+        transfer = transfers.ship_transfer_in_tx(
+            cur, actor, row["from_location_id"], row["location_id"], row["sku"], row["qty"],
+            f"Replenishment suggestion {row['id']}")
         cur.execute(
             "UPDATE replenishment_suggestions SET status = 'accepted', transfer_id = %s::uuid, "
             "decided_by = %s, decided_at = now() WHERE id::text = %s",
-            (transfer_id, actor.username, current["id"]),
+            (transfer["transfer_id"], actor.username, row["id"]),
         )
-        return {"suggestion_id": current["id"], "status": "accepted", "transfer_id": transfer_id}
+        return {"suggestion_id": row["id"], "status": "accepted",
+                "transfer_id": transfer["transfer_id"]}
 
     return run_command("suggestion.accept", actor, idempotency_key, body)

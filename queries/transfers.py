@@ -109,26 +109,29 @@ def create_transfer(actor: Actor, *, from_location_id: str, to_location_id: str,
     qty = positive(qty, "The transfer quantity")
     note = _note(note)
     source, destination, sku_id = clean_transfer_ends(from_location_id, to_location_id, sku)
+    return run_command("transfer.create", actor, idempotency_key,
+                       lambda cur: ship_transfer_in_tx(cur, actor, source, destination, sku_id,
+                                                       qty, note))
 
-    def body(cur) -> dict:
-        ends = _insert_transfer(cur, actor, source, destination, sku_id, qty, note)
-        permissions.require(actor, "transfer.create", ends.from_region)
-        if not ends.stocked_at_destination:
-            add_stock_row(cur, ends.to_location_id, ends.sku)
-        transfer_id = ends.transfer_id
-        common = {"sku": ends.sku, "actor": actor.username, "ref_type": "transfer",
-                  "ref_id": transfer_id}
-        _apply_sorted(cur, [
-            {"location_id": ends.from_location_id, "kind": "transfer_out",
-             "delta_on_hand": -qty, "note": note, **common},
-            {"location_id": ends.to_location_id, "kind": "transfer_in_transit",
-             "delta_incoming": qty, **common},
-        ])
-        return {"transfer_id": transfer_id, "status": "in_transit",
-                "from_location_id": ends.from_location_id, "to_location_id": ends.to_location_id,
-                "sku": ends.sku, "qty": qty}
 
-    return run_command("transfer.create", actor, idempotency_key, body)
+def ship_transfer_in_tx(cur, actor: Actor, source: str, destination: str, sku: str, qty: int,
+                        note: str | None) -> dict:
+    """The transfer's writes, inside the caller's transaction (ends and qty already clean)."""
+    ends = _insert_transfer(cur, actor, source, destination, sku, qty, note)
+    permissions.require(actor, "transfer.create", ends.from_region)
+    if not ends.stocked_at_destination:
+        add_stock_row(cur, ends.to_location_id, ends.sku)
+    common = {"sku": ends.sku, "actor": actor.username, "ref_type": "transfer",
+              "ref_id": ends.transfer_id}
+    _apply_sorted(cur, [
+        {"location_id": ends.from_location_id, "kind": "transfer_out",
+         "delta_on_hand": -qty, "note": note, **common},
+        {"location_id": ends.to_location_id, "kind": "transfer_in_transit",
+         "delta_incoming": qty, **common},
+    ])
+    return {"transfer_id": ends.transfer_id, "status": "in_transit",
+            "from_location_id": ends.from_location_id, "to_location_id": ends.to_location_id,
+            "sku": ends.sku, "qty": qty}
 
 
 def _explain_not_open(cur, actor: Actor, transfer_id: str, action: str,

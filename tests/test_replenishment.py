@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
+import threading
 
 import pytest
 
 from queries import replenishment
 from queries.actor import SYSTEM, Actor
 from queries.db import run_transaction
-from queries.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from queries.errors import AlreadyDone, Forbidden, InsufficientStock, InvalidInput, NotFound
 from queries.idempotency import new_key
 from queries.replenishment import StockLevel, observe_stock_level, target_quantity
 from tests import factories
@@ -106,9 +106,6 @@ def test_a_suggestion_without_a_source_cannot_be_accepted_and_nothing_is_written
     assert (count_rows("idempotency_keys"), count_rows("transfers")) == (keys, transfers)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("queries.transfers") is None,
-                    reason="needs the inventory command queries.transfers.create_transfer "
-                           "(another branch); runs once merged")
 def test_accept_creates_the_transfer_once_and_records_it(world):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion = only_suggestion()
@@ -128,3 +125,38 @@ def test_accept_creates_the_transfer_once_and_records_it(world):
     with pytest.raises(AlreadyDone):
         replenishment.accept_suggestion(ADMIN, suggestion["id"], new_key())
     assert count_rows("transfers") == 1
+
+
+def test_two_people_accepting_at_once_ship_one_transfer(world):
+    observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
+    suggestion = only_suggestion()
+    start, outcomes = threading.Barrier(2), []
+
+    def accept(actor):
+        start.wait()
+        try:
+            outcomes.append(replenishment.accept_suggestion(actor, suggestion["id"], new_key()))
+        except AlreadyDone as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=accept, args=(a,)) for a in (MANAGER_EU, ADMIN)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyDone", "dict"]
+    assert count_rows("transfers") == 1
+    (done,) = [o for o in outcomes if isinstance(o, dict)]
+    assert replenishment.suggestion(suggestion["id"])["transfer_id"] == done["transfer_id"]
+
+
+def test_a_source_that_ran_out_refuses_the_transfer_and_the_suggestion_stays_open(world):
+    observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
+    suggestion = only_suggestion()
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE stock SET reserved = on_hand WHERE location_id = 'WH-MAD-1' AND sku = 'SKU-1'"))
+    counts = [count_rows(t) for t in ("transfers", "stock_movements", "idempotency_keys")]
+    with pytest.raises(InsufficientStock):
+        replenishment.accept_suggestion(MANAGER_EU, suggestion["id"], new_key())
+    assert only_suggestion()["status"] == "open"
+    assert [count_rows(t) for t in ("transfers", "stock_movements", "idempotency_keys")] == counts
