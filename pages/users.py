@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.session import require_actor
+from components.user_events import saved_sentence, user_events_table
 from queries import users
 from queries.actor import ROLES
 from queries.errors import DomainError
@@ -23,11 +24,13 @@ with left, st.form("create_user", clear_on_submit=False):
     role = st.selectbox("Role", ROLES, key="user_role")
     regions = st.multiselect("Regions (none = all regions)", users.known_regions(), key="user_regions")
     password = st.text_input("Password", type="password", key="user_password",
-                             help="At least 8 characters.")
+                             help="At least 8 characters. Leave empty to keep an existing "
+                                  "user's password; setting one signs them out everywhere.")
     if st.form_submit_button("Save user", type="primary"):
         try:
-            users.create_user(actor, username, display_name, password, role, regions)
-            st.success(f"Saved {username.strip().lower()} as {role.replace('_', ' ')}.")
+            saved = users.save_user(actor, username=username, display_name=display_name,
+                                    role=role, regions=regions, password=password or None)
+            st.success(saved_sentence(saved, role))
         except DomainError as exc:
             st.error(str(exc))
 
@@ -37,7 +40,11 @@ with right, st.form("deactivate_user"):
     active = st.toggle("Active", value=True, key="active_flag")
     if st.form_submit_button("Apply"):
         try:
-            users.set_active(actor, who, active)
-            st.success(f"{who} is now {'active' if active else 'deactivated'}.")
+            changed = users.set_active(actor, who, active)
+            state = "active" if active else "deactivated"
+            st.success(f"{who} is now {state}." if changed else f"{who} was already {state}.")
         except DomainError as exc:
             st.error(str(exc))
+
+st.subheader("Recent account changes")
+user_events_table(users.recent_user_events())

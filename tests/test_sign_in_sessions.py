@@ -8,7 +8,7 @@ import pytest
 
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.sign_in_sessions import actor_for_token, close_session, open_session
-from queries.users import authenticate, create_user, set_active
+from queries.users import authenticate, save_user, set_active
 from tests import factories
 from tests.test_sign_in import sign_in
 
@@ -68,7 +68,11 @@ def test_deactivating_the_account_or_setting_a_new_password_ends_its_sessions(su
     set_active(admin, "support.eu", True)
     assert actor_for_token(token) == support
 
-    create_user(admin, "support.eu", "Sam Support", "a-new-password", "support", ["EU"])
+    save_user(admin, username="support.eu", display_name="Sam Support", role="admin",
+              regions=[])
+    assert actor_for_token(token).role == "admin"  # no new password: still signed in
+    save_user(admin, username="support.eu", display_name="Sam Support", role="support",
+              regions=["EU"], password="a-new-password")
     assert actor_for_token(token) is None
 
 
