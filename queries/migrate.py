@@ -51,8 +51,9 @@ def applied_versions(conn: psycopg.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
-def migrate(url: str) -> list[str]:
-    """Apply pending migrations; returns the versions applied now.
+def migrate(url: str, up_to: str | None = None) -> list[str]:
+    """Apply pending migrations (those numbered up to `up_to`, if given); returns the versions
+    applied now.
 
     Statements run one by one in autocommit (CockroachDB runs schema changes best outside
     explicit transactions); each migration uses IF NOT EXISTS so a re-run is harmless.
@@ -61,7 +62,7 @@ def migrate(url: str) -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         done = applied_versions(conn)
         for migration in available():
-            if migration.version in done:
+            if migration.version in done or (up_to is not None and migration.version > up_to):
                 continue
             for statement in migration.statements():
                 conn.execute(statement)

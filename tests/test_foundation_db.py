@@ -26,6 +26,34 @@ def test_migrations_are_recorded_and_rerun_is_a_no_op(db):
     assert migrate(db) == []
 
 
+def test_an_older_database_is_brought_up_to_date_with_its_data(pg_server):
+    """Orders returned before partial returns existed count every unit as returned."""
+    from tests.conftest import create_database
+
+    url = create_database(pg_server, "template0")
+    assert migrate(url, up_to="0006")[-1] == "0006"
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO products (sku, name, category, unit_cost, unit_price) "
+            "VALUES ('SKU-1', 'Mug', 'kitchen', 1, 2);"
+            "INSERT INTO customers (id, name, email, address, region) VALUES "
+            "('00000000-0000-0000-0000-00000000000c', 'Jo', 'jo@example.com', 'Here 1', 'EU');"
+            "INSERT INTO orders (id, customer_id, region, status, ship_address, promised_by, "
+            "updated_by) VALUES ('00000000-0000-0000-0000-0000000000a1', "
+            "'00000000-0000-0000-0000-00000000000c', 'EU', 'returned', 'Here 1', now(), 'x'), "
+            "('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-00000000000c', "
+            "'EU', 'delivered', 'Here 1', now(), 'x');"
+            "INSERT INTO order_lines (order_id, line_no, sku, qty, unit_price) VALUES "
+            "('00000000-0000-0000-0000-0000000000a1', 1, 'SKU-1', 3, 2), "
+            "('00000000-0000-0000-0000-0000000000a2', 1, 'SKU-1', 4, 2)")
+    assert migrate(url) == [m.version for m in available() if m.version > "0006"]
+    with psycopg.connect(url) as conn:
+        returned = conn.execute(
+            "SELECT order_id::TEXT, returned_qty FROM order_lines ORDER BY 1").fetchall()
+    assert returned == [("00000000-0000-0000-0000-0000000000a1", 3),
+                        ("00000000-0000-0000-0000-0000000000a2", 0)]
+
+
 def test_schema_keeps_the_column_names_operators_rely_on(db):
     expected = {
         "stock": {"location_id", "sku", "on_hand", "reserved", "incoming", "reorder_point",
