@@ -75,6 +75,7 @@ def results_table(actor: Actor, filters: OrderFilters) -> str | None:
     event = st.dataframe(
         _frame(page.rows), key=f"orders_table_{st.session_state.get(SEARCH_NO, 0)}_{len(starts)}",
         on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        height=560,
         column_config={
             "total": st.column_config.NumberColumn(format="%.2f"),
             "late": st.column_config.CheckboxColumn(),

@@ -47,7 +47,7 @@ with tab_stock:
     if len(shown) >= stock.STOCK_ROWS_LIMIT:
         st.caption(f"Showing the first {len(shown):,} SKUs of {totals['skus']:,}; search to "
                    "narrow the list.")
-    stock_table(shown, key="inv_stock_table",
+    stock_table(shown, key="inv_stock_table", height=600,
                 empty_message="Nothing matches." if search else "No stock here yet.")
 
 with tab_adjust:
