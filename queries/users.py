@@ -5,7 +5,7 @@ from __future__ import annotations
 import bcrypt
 from psycopg.types.json import Jsonb
 
-from queries import permissions
+from queries import permissions, sign_in_throttle
 from queries.actor import ROLES, SYSTEM, Actor
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.errors import InvalidCredentials, InvalidInput, NotFound
@@ -21,8 +21,10 @@ def hash_password(password: str) -> str:
 
 
 def authenticate(username: str, password: str) -> Actor:
-    """The signed-in Actor, or InvalidCredentials with one message for every failure."""
+    """The signed-in Actor, or InvalidCredentials with one message for every failure
+    (SignInLocked, a kind of InvalidCredentials, after too many)."""
     username = (username or "").strip().lower()
+    failures = sign_in_throttle.refuse_if_locked(username)
     row = fetch_one(
         "SELECT username, display_name, password_hash, role, regions, active "
         "FROM users WHERE username = %s",
@@ -31,7 +33,10 @@ def authenticate(username: str, password: str) -> Actor:
     stored = row["password_hash"] if row else _DUMMY_HASH
     ok = bcrypt.checkpw((password or "").encode(), stored.encode())
     if not row or not ok or not row["active"]:
+        sign_in_throttle.record_failure(username)
         raise InvalidCredentials("Wrong username or password.")
+    if failures:
+        sign_in_throttle.clear_failures(username)
     return Actor.from_user_row(row)
 
 
@@ -54,6 +59,7 @@ def upsert_user_in_tx(cur, username: str, display_name: str, password: str, role
         (username, display_name, hash_password(password), role, regions),
     )
     close_sessions_of_user_in_tx(cur, username)  # a new password ends every old sign-in
+    sign_in_throttle.clear_failures_in_tx(cur, username)
     _event(cur, username, actor, "updated" if existed else "created",
            {"role": role, "regions": regions, "password_set": True})
 
@@ -106,6 +112,7 @@ def save_user(actor: Actor, *, username: str, display_name: str, role: str,
             cur.execute("UPDATE users SET password_hash = %s WHERE username = %s",
                         (hash_password(password), username))
             close_sessions_of_user_in_tx(cur, username)  # a new password ends old sign-ins
+            sign_in_throttle.clear_failures_in_tx(cur, username)
             changes.append("password: set anew")
         if changes:
             _event(cur, username, actor, "updated", {"changes": changes})
@@ -153,6 +160,8 @@ def set_active(actor: Actor, username: str, active: bool) -> bool:
         if row["active"] == active:
             return False
         cur.execute("UPDATE users SET active = %s WHERE username = %s", (active, username))
+        if active:
+            sign_in_throttle.clear_failures_in_tx(cur, username)
         _event(cur, username, actor, "reactivated" if active else "deactivated", {})
         return True
 
