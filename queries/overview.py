@@ -55,10 +55,11 @@ def orders_per_day(actor: Actor, days: int = 90) -> list[dict]:
         _follower_read(cur)
         return cur.execute(
             "SELECT date_trunc('day', created_at) AS day, region, count(*) AS orders "
-            "FROM orders WHERE created_at >= now() - make_interval(days => %(days)s) "
+            # A cast interval string rather than make_interval(days => …): both engines take it.
+            "FROM orders WHERE created_at >= now() - %(window)s::INTERVAL "
             "AND (%(all_regions)s OR region = ANY(%(regions)s)) "
             "GROUP BY 1, 2 ORDER BY 1",
-            {**_scope(actor), "days": days},
+            {**_scope(actor), "window": f"{int(days)} days"},
         ).fetchall()
 
     return read(body)
