@@ -5,6 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from components.kpi import kpi_row
+from components.low_stock_heatmap import low_stock_heatmap
 from components.session import require_actor
 from queries import overview
 
@@ -50,6 +51,9 @@ daily = pd.DataFrame(overview.orders_per_day(actor))
 if not daily.empty:
     st.subheader("Orders per day")
     st.plotly_chart(px.line(daily, x="day", y="orders", color="region"), width="stretch")
+
+st.subheader("Where stock runs short")
+low_stock_heatmap(overview.low_stock_by_region_and_category(actor))
 
 st.subheader("Regions")
 st.dataframe(stock, hide_index=True, width="stretch")

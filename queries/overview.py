@@ -63,3 +63,21 @@ def orders_per_day(actor: Actor, days: int = 90) -> list[dict]:
         ).fetchall()
 
     return read(body)
+
+
+def low_stock_by_region_and_category(actor: Actor) -> list[dict]:
+    """Per region and product category: stocked bins, and those at or below reorder point."""
+    def body(cur):
+        _follower_read(cur)
+        return cur.execute(
+            "SELECT l.region, p.category, count(*) AS bins, "
+            "count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low, "
+            "count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out "
+            "FROM stock s JOIN locations l ON l.id = s.location_id "
+            "JOIN products p ON p.sku = s.sku "
+            "WHERE %(all_regions)s OR l.region = ANY(%(regions)s) "
+            "GROUP BY l.region, p.category ORDER BY l.region, p.category",
+            _scope(actor),
+        ).fetchall()
+
+    return read(body)
