@@ -20,3 +20,12 @@ def customers_with_regions(limit: int = 5000) -> list[dict]:
 def active_regions() -> list[str]:
     return [row["region"] for row in fetch_all(
         "SELECT DISTINCT region FROM locations WHERE active ORDER BY region")]
+
+
+def return_plan_inputs(order_id: str) -> dict | None:
+    """Where a returned order's goods go back (its fulfilment location) and its first line."""
+    rows = fetch_all(
+        "SELECT o.fulfilment_location_id AS location_id, ol.line_no, ol.qty - ol.returned_qty AS out "
+        "FROM orders o JOIN order_lines ol ON ol.order_id = o.id "
+        "WHERE o.id = %s ORDER BY ol.line_no LIMIT 1", (order_id,))
+    return rows[0] if rows and rows[0]["location_id"] else None

@@ -28,6 +28,8 @@ ADVANCE = {
     states.SHIPPED: (orders.mark_delivered, 0.4),
 }
 CANCEL_CHANCE = 0.03
+RETURN_CHANCE = 0.05        # per step while a delivered order is still followed
+DELIVERED_STEPS = 5         # how long a delivered order is followed for a return
 FIRST_NAMES = ["Ada", "Ben", "Chloé", "Dmitri", "Emma", "Farah", "Gustav", "Hana", "Ines", "Jonas",
                "Kai", "Lena", "Mateo", "Noor", "Olga", "Pål", "Quinn", "Rosa", "Sven", "Yuki"]
 LAST_NAMES = ["Andersen", "Brown", "Costa", "Dubois", "Evans", "Fischer", "García", "Hoffmann",
@@ -45,6 +47,7 @@ class Tracked:
     order_id: str
     version: int
     status: str
+    delivered_steps: int = 0
 
 
 @dataclass
@@ -75,18 +78,37 @@ class Simulation:
                                         note="cancelled by the traffic simulator")
                     self.counts["cancelled"] += 1
                     continue
-                command, chance = ADVANCE[order.status]
-                if self.rng.random() < chance:
-                    result = command(SYSTEM, order.order_id, expected_version=order.version)
-                    order.version, order.status = result["version"], result["status"]
-                    self.counts[order.status] += 1
+                if order.status == states.DELIVERED:
+                    order.delivered_steps += 1
+                    if self.rng.random() < RETURN_CHANCE:
+                        self.send_back(order)
+                else:
+                    command, chance = ADVANCE[order.status]
+                    if self.rng.random() < chance:
+                        result = command(SYSTEM, order.order_id, expected_version=order.version)
+                        order.version, order.status = result["version"], result["status"]
+                        self.counts[order.status] += 1
             except DomainError:
                 # Someone (support, another simulator) changed it meanwhile: stop following it.
                 self.counts["skipped"] += 1
                 continue
-            if order.status != states.DELIVERED:
+            if order.status != states.RETURNED and order.delivered_steps <= DELIVERED_STEPS:
                 still_open.append(order)
         self.open_orders = still_open[-2000:]
+
+
+    def send_back(self, order: Tracked) -> None:
+        """A customer returns the whole order, or (half the time) one unit of its first line."""
+        inputs = simulation_inputs.return_plan_inputs(order.order_id)
+        if inputs is None:
+            return
+        partial = self.rng.random() < 0.5 and inputs["out"] > 1
+        result = orders.accept_return(
+            SYSTEM, order.order_id, location_id=inputs["location_id"],
+            reason="returned in the traffic simulator", expected_version=order.version,
+            quantities={inputs["line_no"]: 1} if partial else None)
+        order.version, order.status = result["version"], result["status"]
+        self.counts["partly returned" if partial and result["still_out"] else "returned"] += 1
 
 
 def _load(rng: random.Random) -> tuple[list[dict], list[str]]:
@@ -106,6 +128,7 @@ def _status_line(counts: Counter, elapsed: float) -> str:
     return (f"{elapsed:5.1f}s  placed {counts['placed']:,} (allocated {counts['allocated']:,}, "
             f"back-ordered {counts['pending']:,}) · picking {counts['picking']:,} · "
             f"shipped {counts['shipped']:,} · delivered {counts['delivered']:,} · "
+            f"returned {counts['returned']:,} (partly {counts['partly returned']:,}) · "
             f"cancelled {counts['cancelled']:,} · errors {counts['errors']:,}")
 
 

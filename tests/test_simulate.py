@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import random
+
+import pytest
 
 from queries.db import fetch_all, fetch_one
 from stack import simulate
@@ -33,3 +36,35 @@ def test_simulate_command_refuses_an_empty_database(db, capsys):
     simulate.add_arguments_simulate_command(parser)
     assert simulate.simulate_command(parser.parse_args(["--rate", "5", "--seconds", "1"])) == 1
     assert "python manage.py seed" in capsys.readouterr().err
+
+
+class FixedChance(random.Random):
+    """A Random whose random() always answers the same, to pick a branch on purpose."""
+
+    def __init__(self, value: float):
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+@pytest.mark.parametrize("chance, status, returned", [(0.1, "delivered", [1, 0]),
+                                                      (0.9, "returned", [3, 1])])
+def test_the_simulator_sends_back_part_or_all_of_a_delivered_order(db, chance, status, returned):
+    from queries import orders
+    from queries.actor import SYSTEM
+    from queries.invariants import check_invariants
+    from tests.order_helpers import customer, lines_of
+
+    factories.small_world()
+    placed = orders.place_order(SYSTEM, customer(), [("SKU-1", 3), ("SKU-2", 1)])
+    oid, v = placed["order_id"], placed["version"]
+    for step in (orders.mark_picking, orders.mark_shipped, orders.mark_delivered):
+        v = step(SYSTEM, oid, expected_version=v)["version"]
+    sim = simulate.Simulation(FixedChance(chance), customers=[], skus=[])
+    tracked = simulate.Tracked(oid, v, "delivered")
+    sim.send_back(tracked)
+    assert tracked.status == status and tracked.version == v + 1
+    assert [line["returned_qty"] for line in lines_of(oid)] == returned
+    assert check_invariants().ok
