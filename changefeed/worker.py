@@ -7,6 +7,8 @@ crosses to low it records the crossing and writes one replenishment suggestion
 after the batch is applied, so a crash re-delivers messages; applying a message twice changes
 nothing (the database remembers the changefeed timestamp of the last message applied for each
 row). Messages that leave a row on the same side of its reorder point need no write.
+When a row's available quantity rises, back-ordered orders waiting for that SKU are tried
+again (changefeed.backorders).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
 
-from changefeed import topics
+from changefeed import backorders, topics
 from changefeed.config import bootstrap_servers, topic_for
 from changefeed.encoding import parse_hlc
 from queries.actor import SYSTEM
@@ -95,6 +97,7 @@ class ReplenishmentWorker:
         self.processed = 0
         self.suggestions = 0
         self.database_writes = 0
+        self.backorders_allocated = 0
         self._last_check = 0.0
         # (location, sku) -> (is_low, updated) of the last message applied by this worker.
         # A message that leaves a row on the same side of its reorder point needs no write:
@@ -128,11 +131,16 @@ class ReplenishmentWorker:
             self.consumer.subscribe([self.topic], listener=_ForgetOnRebalance(self._known))
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         count = 0
+        risen: set[str] = set()
         for records in batches.values():
             for record in records:
                 if self.apply(record.value):
                     self.suggestions += 1
+                if sku := backorders.sku_with_more_available(record.value):
+                    risen.add(sku)
                 count += 1
+        if risen:
+            self.backorders_allocated += backorders.allocate_waiting_for(risen)
         if count:
             self.consumer.commit()
             self.processed += count
@@ -196,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     worker = ReplenishmentWorker(bootstrap)
     log.info("watching %s as group %s", worker.topic, worker.group_id)
     worker.run(stop)
-    log.info("stopped after %d messages, %d suggestions", worker.processed, worker.suggestions)
+    log.info("stopped after %d messages, %d suggestions, %d back-orders allocated",
+             worker.processed, worker.suggestions, worker.backorders_allocated)
     return 0
 
 

@@ -21,7 +21,14 @@ from queries import order_states as states
 from queries.actor import Actor
 from queries.customers import MAX_ADDRESS, customer_in_tx
 from queries.db import fetch_all
-from queries.errors import InsufficientStock, InvalidInput, InvalidQuantity, NotFound, StaleVersion
+from queries.errors import (
+    InsufficientStock,
+    InvalidInput,
+    InvalidQuantity,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+)
 from queries.idempotency import run_command
 from queries.quantities import positive
 from queries.stock_ledger import apply_movement
@@ -354,14 +361,21 @@ def allocate_pending(actor: Actor, order_id, *, expected_version: int | None,
     return _fix("order.allocate", actor, order_id, expected_version, key, body)
 
 
-def allocate_waiting_orders(actor: Actor, limit: int = 50) -> dict:
-    """Try to allocate the oldest pending orders (after stock arrived); skips those still short."""
+def allocate_waiting_orders(actor: Actor, limit: int = 50, skus: list[str] | None = None) -> dict:
+    """Try to allocate the oldest pending orders (after stock arrived), only those with a line
+    of `skus` if given; skips those still short."""
     permissions.require(actor, "order.fix")
-    scope = "" if actor.all_regions else " AND region = ANY(%s)"
-    params = () if actor.all_regions else (list(actor.regions),)
+    where, params = ["o.status = 'pending'"], []
+    if not actor.all_regions:
+        where.append("o.region = ANY(%s)")
+        params.append(list(actor.regions))
+    if skus is not None:
+        where.append("EXISTS (SELECT 1 FROM order_lines ol WHERE ol.order_id = o.id "
+                     "AND ol.sku = ANY(%s))")
+        params.append(list(skus))
     waiting = fetch_all(
-        f"SELECT id, version FROM orders WHERE status = 'pending'{scope} "
-        "ORDER BY created_at LIMIT %s",
+        f"SELECT o.id, o.version FROM orders o WHERE {' AND '.join(where)} "
+        "ORDER BY o.created_at LIMIT %s",
         (*params, limit),
     )
     allocated = still_short = 0
@@ -369,7 +383,7 @@ def allocate_waiting_orders(actor: Actor, limit: int = 50) -> dict:
         try:
             allocate_pending(actor, row["id"], expected_version=row["version"])
             allocated += 1
-        except (InsufficientStock, StaleVersion):
+        except (InsufficientStock, StaleVersion, InvalidTransition):
             still_short += 1
     return {"tried": len(waiting), "allocated": allocated, "still_short": still_short}
 

@@ -247,3 +247,48 @@ def test_the_live_page_says_so_when_the_broker_is_unreachable(db, monkeypatch):
         assert at.info or at.warning  # connecting / cannot read, never a traceback
     finally:
         st.cache_resource.clear()
+
+
+def test_a_back_order_allocates_itself_when_stock_for_it_comes_in(world, kafka, stock_topic):
+    from queries import orders
+    from queries.stock_ledger import apply_movement
+    from tests.order_helpers import assert_reservations_exact, customer, order_row
+
+    waiting = orders.place_order(factories.ADMIN, customer(), [("SKU-2", 150)])["order_id"]
+    other = orders.place_order(factories.ADMIN, customer(), [("SKU-3", 150)])["order_id"]
+    assert order_row(waiting)["status"] == order_row(other)["status"] == "pending"
+    run_transaction(lambda cur: apply_movement(
+        cur, location_id="WH-BER-1", sku="SKU-2", kind="adjustment", reason="received",
+        delta_on_hand=60, actor="test"))
+    produce(kafka, stock_topic, [
+        # A re-scan row (no before) and a fall name nothing; the receipt names SKU-2.
+        stock_message(stock_after("WH-PAR-1", "SKU-3", 100), None, hlc(1_800_000_000_000_000_001)),
+        stock_message(stock_after("WH-PAR-1", "SKU-3", 90), stock_after("WH-PAR-1", "SKU-3", 100),
+                      hlc(1_800_000_000_000_000_002)),
+        stock_message(stock_after("WH-BER-1", "SKU-2", 160), stock_after("WH-BER-1", "SKU-2", 100),
+                      hlc(1_800_000_000_000_000_003)),
+    ])
+    worker = ReplenishmentWorker(kafka, topic=stock_topic, group_id=f"g-{uuid.uuid4().hex}")
+    try:
+        run_worker_until(worker, 3)
+    finally:
+        worker.close()
+    assert worker.backorders_allocated == 1
+    assert order_row(waiting)["status"] == "allocated"
+    assert order_row(waiting)["fulfilment_location_id"] == "WH-BER-1"
+    assert order_row(other)["status"] == "pending"  # still short of SKU-3
+    assert_reservations_exact()
+
+
+@pytest.mark.parametrize("after, before, sku", [
+    (stock_after("W", "S", 10), stock_after("W", "S", 5), "S"),             # received
+    (stock_after("W", "S", 10, reserved=2), stock_after("W", "S", 10, reserved=4), "S"),  # released
+    (stock_after("W", "S", 4), stock_after("W", "S", 5), None),             # sold
+    (stock_after("W", "S", 10), None, None),                                # re-scan / new bin
+    (None, stock_after("W", "S", 10), None),                                # deleted
+])
+def test_which_stock_messages_name_a_sku_for_back_orders(after, before, sku):
+    from changefeed.backorders import sku_with_more_available
+
+    _, value, _ = stock_message(after, before, hlc(1_800_000_000_000_000_000))
+    assert sku_with_more_available(value) == sku

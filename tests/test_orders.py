@@ -200,6 +200,9 @@ def test_waiting_orders_are_allocated_when_stock_arrives(world):
     waiting = [place(world, 150)["order_id"] for _ in range(2)]
     receive("WH-BER-1", "SKU-1", 100)
     assert orders.allocate_waiting_orders(ADMIN) == {"tried": 2, "allocated": 1, "still_short": 1}
+    assert orders.allocate_waiting_orders(ADMIN, skus=["SKU-3"]) == {
+        "tried": 0, "allocated": 0, "still_short": 0}  # no waiting order has a SKU-3 line
+    assert orders.allocate_waiting_orders(ADMIN, skus=["SKU-1", "SKU-3"])["tried"] == 1
     assert sorted(order_row(oid)["status"] for oid in waiting) == ["allocated", "pending"]
     assert_reservations_exact()
 
