@@ -22,6 +22,8 @@ from queries.idempotency import new_key
 SEEN = "orders_seen"        # {"id", "version"}: the version the person is working from
 FLASH = "orders_flash"      # success sentence shown once after the reload
 CONFIRM = "orders_confirm"  # the status action waiting for confirmation in the dialog
+BACKORDER_BATCH = 200       # oldest first; a second click takes the next ones
+BACKORDER_FLASH = "orders_backorder_flash"
 
 STATUS_ACTIONS: dict[str, tuple[str, Callable, str | None, str]] = {
     # action: (button, command, target status (None: back to where the hold came from), icon)
@@ -290,3 +292,23 @@ def _return_sentence(result: dict, location: str | None) -> str:
     if result["still_out"]:
         sentence += f" {result['still_out']} still with the customer; the order stays delivered."
     return sentence
+
+
+def backorders_button(actor: Actor, pending: int) -> None:
+    """Try every back-ordered order again now (the worker also does so whenever stock rises)."""
+    message = st.session_state.pop(BACKORDER_FLASH, None)
+    if message:
+        st.success(message)
+    if not pending:
+        return
+    if st.button(f"Try to allocate the {pending:,} back-ordered order{'s' if pending != 1 else ''}",
+                 key="orders_allocate_waiting", icon=":material/inventory:"):
+        result = orders.allocate_waiting_orders(actor, limit=BACKORDER_BATCH)
+        tried, short = result["tried"], result["still_short"]
+        sentence = (f"Allocated {result['allocated']:,} of {tried:,} back-ordered "
+                    f"order{'s' if tried != 1 else ''}")
+        if short:
+            sentence += f"; {short:,} {'is' if short == 1 else 'are'} still short of stock"
+        st.session_state[BACKORDER_FLASH] = sentence + "."
+        forget_kpis()
+        st.rerun()

@@ -6,6 +6,7 @@ from components.order_charts import funnel_chart, funnel_tiles, load_kpis, per_h
 from components.order_detail import order_header, order_lines_table
 from components.order_fixes import (
     address_fix,
+    backorders_button,
     line_fixes,
     note_fix,
     return_fix,
@@ -26,6 +27,7 @@ st.caption("Find an order, read its history, and fix it. Every change is checked
 
 kpis = load_kpis(actor)
 funnel_tiles(kpis["counts"], kpis["late"])
+backorders_button(actor, kpis["counts"].get("pending", 0))
 funnel, hourly = st.columns(2)
 with funnel:
     st.markdown("**Order funnel**")

@@ -298,3 +298,21 @@ def test_the_page_itself_turns_away_roles_that_cannot_fix_orders(shop):
     assert not page.exception
     assert [e.value for e in page.error] == ["The Orders page is not available to the hq viewer role."]
     assert len(page.dataframe) == 0 and len(page.button) == 0
+
+
+def test_back_ordered_orders_are_tried_again_from_the_page(shop):
+    at = orders_page()
+    button = at.button(key="orders_allocate_waiting")
+    assert button.label == "Try to allocate the 1 back-ordered order"
+    button.click()
+    at.run()
+    assert success(at) == ["Allocated 0 of 1 back-ordered order; 1 is still short of stock."]
+    assert order_row(shop["pending"])["status"] == "pending"
+
+    receive("WH-PAR-1", "SKU-2", 60)
+    at.button(key="orders_allocate_waiting").click()
+    at.run()
+    assert success(at) == ["Allocated 1 of 1 back-ordered order."]
+    assert order_row(shop["pending"])["status"] == "allocated"
+    assert not [b for b in at.button if b.key == "orders_allocate_waiting"]
+    assert_reservations_exact()
