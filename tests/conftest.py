@@ -7,6 +7,8 @@ with DATABASE_URL pointing at it, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -22,9 +24,17 @@ from stack.postgres import EmbeddedPostgres
 TEMPLATE = "stockroom_template"
 
 
+def server_directory(prefix: str) -> Path:
+    """A fresh directory outside pytest's own temp root: pytest keeps that root private (0700)
+    and resets it whenever another pytest run of the same user starts, which would lock out
+    the unprivileged PostgreSQL user when the suite runs as root."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory) -> EmbeddedPostgres:
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")), free_port())
+def pg_server() -> EmbeddedPostgres:
+    directory = server_directory("stockroom-test-pg-")
+    server = EmbeddedPostgres(directory, free_port())
     server.start()
     with psycopg.connect(server.admin_url(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {TEMPLATE}")
@@ -32,6 +42,7 @@ def pg_server(tmp_path_factory) -> EmbeddedPostgres:
     yield server
     dbmod.close_pools()
     server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def _url(server: EmbeddedPostgres, name: str) -> str:

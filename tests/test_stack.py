@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 
 from stack.ports import free_port
+from tests.conftest import server_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,13 +24,15 @@ def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def stack_env(tmp_path):
+def stack_env():
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env.update(STOCKROOM_DATA_DIR=str(tmp_path / "data"), STOCKROOM_PG_PORT=str(free_port()),
+    directory = server_directory("stockroom-test-stack-")
+    env.update(STOCKROOM_DATA_DIR=str(directory / "data"), STOCKROOM_PG_PORT=str(free_port()),
                STOCKROOM_KAFKA_PORT=str(free_port()))
     yield env
     manage("down", env=env)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_up_is_idempotent_env_is_evaluable_and_down_stops(stack_env):
