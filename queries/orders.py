@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from queries import allocation, order_returns, permissions, reservations
 from queries import order_states as states
 from queries.actor import Actor
+from queries.catalog import add_stock_row
 from queries.customers import MAX_ADDRESS, customer_in_tx
 from queries.db import fetch_all
 from queries.errors import (
@@ -503,11 +504,7 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
         lines = _lines(cur, order["id"])
         plan = order_returns.plan_return(lines, wanted)
         for item in plan:
-            cur.execute(
-                "INSERT INTO stock (location_id, sku) VALUES (%s, %s) "
-                "ON CONFLICT (location_id, sku) DO NOTHING",
-                (location_id, item.sku),
-            )
+            add_stock_row(cur, location_id, item.sku)
             apply_movement(cur, location_id=location_id, sku=item.sku, kind="return",
                            actor=actor.username, delta_on_hand=item.qty, reason=reason,
                            ref_type="order", ref_id=str(order["id"]), note=f"line {item.line_no}")
