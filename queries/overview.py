@@ -6,78 +6,68 @@ from queries.actor import Actor
 from queries.db import read
 from queries.dialect import dialect_of
 
-
-def _follower_read(cur) -> None:
-    """On CockroachDB, read slightly stale data from the nearest replica."""
-    statement = dialect_of(cur.connection).follower_read_transaction()
-    if statement:
-        cur.execute(statement)
+# Every stock row the actor may see, with its location and product.
+_SCOPED_STOCK = (
+    "FROM stock s JOIN locations l ON l.id = s.location_id "
+    "JOIN products p ON p.sku = s.sku "
+    "WHERE %(all_regions)s OR l.region = ANY(%(regions)s) "
+)
 
 
 def _scope(actor: Actor) -> dict:
     return {"all_regions": actor.all_regions, "regions": list(actor.regions)}
 
 
-def stock_totals_by_region(actor: Actor) -> list[dict]:
+def _overview_read(query: str, actor: Actor, **params) -> list[dict]:
+    """One read-only transaction in the actor's regions; on CockroachDB a follower read,
+    slightly stale data from the nearest replica (its SET TRANSACTION must come first)."""
     def body(cur):
-        _follower_read(cur)
-        return cur.execute(
-            "SELECT l.region, sum(s.on_hand) AS on_hand, sum(s.reserved) AS reserved, "
-            "sum(s.on_hand - s.reserved) AS available, sum(s.incoming) AS incoming, "
-            "count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS stockouts, "
-            "count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low_stock, "
-            "sum(s.on_hand * p.unit_cost) AS stock_value "
-            "FROM stock s JOIN locations l ON l.id = s.location_id "
-            "JOIN products p ON p.sku = s.sku "
-            "WHERE %(all_regions)s OR l.region = ANY(%(regions)s) "
-            "GROUP BY l.region ORDER BY l.region",
-            _scope(actor),
-        ).fetchall()
+        statement = dialect_of(cur.connection).follower_read_transaction()
+        if statement:
+            cur.execute(statement)
+        return cur.execute(query, {**_scope(actor), **params}).fetchall()
 
     return read(body)
+
+
+def stock_totals_by_region(actor: Actor) -> list[dict]:
+    return _overview_read(
+        "SELECT l.region, sum(s.on_hand) AS on_hand, sum(s.reserved) AS reserved, "
+        "sum(s.on_hand - s.reserved) AS available, sum(s.incoming) AS incoming, "
+        "count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS stockouts, "
+        "count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low_stock, "
+        "sum(s.on_hand * p.unit_cost) AS stock_value "
+        + _SCOPED_STOCK + "GROUP BY l.region ORDER BY l.region",
+        actor,
+    )
 
 
 def order_counts_by_region_and_status(actor: Actor) -> list[dict]:
-    def body(cur):
-        _follower_read(cur)
-        return cur.execute(
-            "SELECT region, status, count(*) AS orders FROM orders "
-            "WHERE %(all_regions)s OR region = ANY(%(regions)s) "
-            "GROUP BY region, status ORDER BY region, status",
-            _scope(actor),
-        ).fetchall()
-
-    return read(body)
+    return _overview_read(
+        "SELECT region, status, count(*) AS orders FROM orders "
+        "WHERE %(all_regions)s OR region = ANY(%(regions)s) "
+        "GROUP BY region, status ORDER BY region, status",
+        actor,
+    )
 
 
 def orders_per_day(actor: Actor, days: int = 90) -> list[dict]:
-    def body(cur):
-        _follower_read(cur)
-        return cur.execute(
-            "SELECT date_trunc('day', created_at) AS day, region, count(*) AS orders "
-            # A cast interval string rather than make_interval(days => …): both engines take it.
-            "FROM orders WHERE created_at >= now() - %(window)s::INTERVAL "
-            "AND (%(all_regions)s OR region = ANY(%(regions)s)) "
-            "GROUP BY 1, 2 ORDER BY 1",
-            {**_scope(actor), "window": f"{int(days)} days"},
-        ).fetchall()
-
-    return read(body)
+    return _overview_read(
+        "SELECT date_trunc('day', created_at) AS day, region, count(*) AS orders "
+        # A cast interval string rather than make_interval(days => …): both engines take it.
+        "FROM orders WHERE created_at >= now() - %(window)s::INTERVAL "
+        "AND (%(all_regions)s OR region = ANY(%(regions)s)) "
+        "GROUP BY 1, 2 ORDER BY 1",
+        actor, window=f"{int(days)} days",
+    )
 
 
 def low_stock_by_region_and_category(actor: Actor) -> list[dict]:
     """Per region and product category: stocked bins, and those at or below reorder point."""
-    def body(cur):
-        _follower_read(cur)
-        return cur.execute(
-            "SELECT l.region, p.category, count(*) AS bins, "
-            "count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low, "
-            "count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out "
-            "FROM stock s JOIN locations l ON l.id = s.location_id "
-            "JOIN products p ON p.sku = s.sku "
-            "WHERE %(all_regions)s OR l.region = ANY(%(regions)s) "
-            "GROUP BY l.region, p.category ORDER BY l.region, p.category",
-            _scope(actor),
-        ).fetchall()
-
-    return read(body)
+    return _overview_read(
+        "SELECT l.region, p.category, count(*) AS bins, "
+        "count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low, "
+        "count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out "
+        + _SCOPED_STOCK + "GROUP BY l.region, p.category ORDER BY l.region, p.category",
+        actor,
+    )
