@@ -81,8 +81,8 @@ def apply_fix(name: str, order_id: str, call: Callable[[str], dict],
     return True
 
 
-def show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
+def show_flash(slot: str = FLASH) -> None:
+    message = st.session_state.pop(slot, None)
     if message:
         st.success(message)
 
@@ -296,9 +296,7 @@ def _return_sentence(result: dict, location: str | None) -> str:
 
 def backorders_button(actor: Actor, pending: int) -> None:
     """Try every back-ordered order again now (the worker also does so whenever stock rises)."""
-    message = st.session_state.pop(BACKORDER_FLASH, None)
-    if message:
-        st.success(message)
+    show_flash(BACKORDER_FLASH)
     if not pending:
         return
     if st.button(f"Try to allocate the {pending:,} back-ordered order{'s' if pending != 1 else ''}",
