@@ -47,6 +47,12 @@ def _event(cur, username: str, actor: Actor, kind: str, details: dict) -> None:
     )
 
 
+def _password_changed_in_tx(cur, username: str) -> None:
+    """A new password ends every old sign-in and lifts a lock-out."""
+    close_sessions_of_user_in_tx(cur, username)
+    sign_in_throttle.clear_failures_in_tx(cur, username)
+
+
 def upsert_user_in_tx(cur, username: str, display_name: str, password: str, role: str,
                       regions: list[str], actor: Actor = SYSTEM) -> None:
     """Create or overwrite an account with a password (the seed and test fixtures)."""
@@ -58,8 +64,7 @@ def upsert_user_in_tx(cur, username: str, display_name: str, password: str, role
         "role = excluded.role, regions = excluded.regions, active = true",
         (username, display_name, hash_password(password), role, regions),
     )
-    close_sessions_of_user_in_tx(cur, username)  # a new password ends every old sign-in
-    sign_in_throttle.clear_failures_in_tx(cur, username)
+    _password_changed_in_tx(cur, username)
     _event(cur, username, actor, "updated" if existed else "created",
            {"role": role, "regions": regions, "password_set": True})
 
@@ -111,8 +116,7 @@ def save_user(actor: Actor, *, username: str, display_name: str, role: str,
         if password:
             cur.execute("UPDATE users SET password_hash = %s WHERE username = %s",
                         (hash_password(password), username))
-            close_sessions_of_user_in_tx(cur, username)  # a new password ends old sign-ins
-            sign_in_throttle.clear_failures_in_tx(cur, username)
+            _password_changed_in_tx(cur, username)
             changes.append("password: set anew")
         if changes:
             _event(cur, username, actor, "updated", {"changes": changes})
