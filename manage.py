@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Stockroom operator CLI: up, down, status, env, migrate, seed, check, simulate, changefeed, bench."""
+"""Stockroom operator CLI: up, down, status, env, migrate, seed, check, simulate, capacity, soak,
+changefeed, bench."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ COMMANDS = {
     "seed": ("stack.seed", "seed_command", "load deterministic demo data"),
     "check": ("queries.invariants", "check_command", "verify every stock and order invariant"),
     "simulate": ("stack.simulate", "simulate_command", "generate live order and stock traffic"),
+    "capacity": ("stack.capacity", "capacity_command", "find the highest order rate this stack sustains"),
+    "soak": ("stack.soak", "soak_command", "holiday traffic under injected faults; nothing lost?"),
     "changefeed": ("changefeed.cli", "changefeed_command", "set up or show the change stream"),
     "bench": ("bench.cli", "bench_command", "run a benchmark: seed, transfers, orders, changefeed"),
 }
