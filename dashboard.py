@@ -4,14 +4,19 @@ import streamlit as st
 
 from components.navigation import navigation_for, signed_out_navigation
 from components.session import current_actor, keep_sign_in_in_browser, sign_out_button
+from queries.errors import DatabaseUnavailable
 
 st.set_page_config(page_title="Stockroom", page_icon=":material/inventory_2:", layout="wide")
 
-actor = current_actor()
-keep_sign_in_in_browser()
-if actor is None:
-    # Always go through st.navigation, so the pages/ folder is never exposed by itself.
-    signed_out_navigation().run()
-else:
-    sign_out_button()
-    navigation_for(actor.role).run()
+try:
+    actor = current_actor()
+    keep_sign_in_in_browser()
+    if actor is None:
+        # Always go through st.navigation, so the pages/ folder is never exposed by itself.
+        signed_out_navigation().run()
+    else:
+        sign_out_button()
+        navigation_for(actor.role).run()
+except DatabaseUnavailable as exc:
+    # Every read and write already rode through short outages; this one lasted longer.
+    st.error(str(exc), icon=":material/cloud_off:")

@@ -48,3 +48,13 @@ class AlreadyDone(DomainError):
 
 class InvalidCredentials(DomainError):
     pass
+
+
+class DatabaseUnavailable(DomainError):
+    """The database could not be reached for longer than the reconnect budget. Nothing was
+    written: the transaction never reached its COMMIT."""
+
+
+class OutcomeUnknown(DomainError):
+    """The connection was lost while COMMIT was on its way (CockroachDB: SQLSTATE 40003), and the
+    command carried no idempotency key that would make a retry safe."""

@@ -11,6 +11,8 @@ from psycopg.types.json import Jsonb
 from queries.actor import Actor
 from queries.db import run_transaction
 
+CALL_FIELD = "_call"  # stored with a result: which run_command call applied the key
+
 
 def new_key() -> str:
     return uuid.uuid4().hex
@@ -49,14 +51,21 @@ def run_command(
     returns that dict with already_applied=True and writes nothing.
     """
 
+    call = new_key()  # tells this call's own earlier commit from someone else's
+
     def tx(cur) -> dict:
         if key is not None:
             earlier = claim(cur, key, command, actor)
             if earlier is not None:
+                # The key was applied by this very call when an earlier attempt committed and
+                # its answer was lost (run_transaction retries such a COMMIT only for keyed
+                # commands): to the person that is the first application, not a repeat.
+                if earlier.pop(CALL_FIELD, None) == call:
+                    earlier["already_applied"] = False
                 return earlier
         result = body(cur)
         if key is not None:
-            remember(cur, key, result)
+            remember(cur, key, {**result, CALL_FIELD: call})
         return {**result, "already_applied": False}
 
     return run_transaction(tx, retry_ambiguous=key is not None)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 DEFAULT_PUBLICATION = "stockroom_cdc"
 TICK_PREFIX = "stockroom.relay"
@@ -174,19 +175,20 @@ def primary_key_columns(conn: psycopg.Connection, table: str) -> list[str]:
 
 def slot_status(conn: psycopg.Connection, slot: str) -> dict | None:
     """Where the slot stands: confirmed position, bytes of WAL not yet confirmed, activity."""
-    row = conn.execute(
-        "SELECT slot_name, plugin, active, active_pid, restart_lsn::text, "
-        "confirmed_flush_lsn::text, pg_current_wal_lsn()::text AS current_lsn, "
-        "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::int8 AS lag_bytes, "
-        "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 AS retained_bytes, "
-        "wal_status FROM pg_replication_slots WHERE slot_name = %s",
-        (slot,),
-    ).fetchone()
-    if row is None:
-        return None
-    names = ["slot_name", "plugin", "active", "active_pid", "restart_lsn", "confirmed_flush_lsn",
-             "current_lsn", "lag_bytes", "retained_bytes", "wal_status"]
-    return dict(zip(names, row, strict=True))
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT slot_name, plugin, active, active_pid, restart_lsn::text AS restart_lsn,
+                   confirmed_flush_lsn::text AS confirmed_flush_lsn,
+                   pg_current_wal_lsn()::text AS current_lsn,
+                   pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::int8 AS lag_bytes,
+                   pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 AS retained_bytes,
+                   wal_status
+              FROM pg_replication_slots
+             WHERE slot_name = %(slot)s
+            """,
+            {"slot": slot},
+        ).fetchone()
 
 
 def publication_tables(conn: psycopg.Connection, publication: str) -> list[str]:

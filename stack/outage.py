@@ -45,13 +45,16 @@ class Outage:
     def down(self) -> bool:
         return self._since is not None
 
-    def failed(self, exc: BaseException | str) -> float:
-        """Count a failed attempt; log the first of an outage. Returns how long to wait."""
+    def failed(self, exc: BaseException | str, since: float | None = None) -> float:
+        """Count a failed attempt; log the first of an outage. Returns how long to wait.
+
+        `since` (on this object's clock) dates the outage's start earlier than now, for an
+        attempt that waited before it failed."""
         with self._lock:
             self.failures += 1
             self._attempts += 1
             if self._since is None:
-                self._since = self._clock()
+                self._since = self._clock() if since is None else since
                 self.outages += 1
                 reason = exc if isinstance(exc, str) else describe(exc)
                 self.log.warning("%s unavailable (%s); retrying with backoff up to %g s",
