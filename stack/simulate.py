@@ -71,6 +71,7 @@ DWELL_SECONDS = 0.5          # an order (or a transfer) stays at least this long
 BACKLOG_SECONDS = 1.0        # work behind schedule by more than this is dropped, not caught up
 TRACKED_MAX = 2000           # orders followed per status
 BINS_REFRESH_SECONDS = 2.0
+OUTAGE_MAX_WAIT = 2.0       # seconds, the longest wait between attempts while the database is away
 # Exceptions that mean "the database is out of reach", by class name: DatabaseUnavailable and
 # OutcomeUnknown come from queries.db's reconnecting run_transaction.
 CONNECTION_ERRORS = frozenset({"DatabaseUnavailable", "OutcomeUnknown", "PoolTimeout",
@@ -164,7 +165,7 @@ class Traffic:
         self.hot_skus = (rng.sample(skus, k=min(HOT_SKU_COUNT, len(skus)))
                          if profile == "flash-sale" else [])
         self.report = report or TrafficReport(profile=profile, rate=rate, hot_skus=self.hot_skus)
-        self.outage = outage or Outage("database", log)
+        self.outage = outage or Outage("database", log, max_wait=OUTAGE_MAX_WAIT)
         self.halt = halt or threading.Event()
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Tracked]] = {
@@ -509,7 +510,7 @@ def run_traffic(profile: str = "steady", rate: float = 5.0, seconds: float = 60.
         raise ValueError("--rate, --seconds, --workers and --interval must be above zero.")
     stop = stop or threading.Event()
     out = out or sys.stdout
-    outage = Outage("database", log)
+    outage = Outage("database", log, max_wait=OUTAGE_MAX_WAIT)
     rng = random.Random(seed)
     loaded = _until_reachable(
         lambda: (*_load(rng), simulation_inputs.active_locations()), outage, stop)
@@ -621,7 +622,7 @@ def main() -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     rate = float(os.environ.get("STOCKROOM_SIMULATE_RATE", "1"))
-    outage = Outage("database", log)
+    outage = Outage("database", log, max_wait=OUTAGE_MAX_WAIT)
     waiting = False
     while not stop.is_set():
         ready = _until_reachable(lambda: bool(simulation_inputs.orderable_skus(limit=1)

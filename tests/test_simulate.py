@@ -203,3 +203,40 @@ def test_the_simulator_sends_back_part_or_all_of_a_delivered_order(db, chance, s
     assert [line["returned_qty"] for line in lines_of(oid)] == returned
     assert traffic.report.committed["order.return"] == 1
     assert check_invariants().ok
+
+
+def test_the_simulator_waits_out_a_database_that_refuses_connections(db, pg_server, monkeypatch):
+    monkeypatch.setenv("STOCKROOM_RECONNECT_SECONDS", "0.3")  # give up inside queries.db soon
+    wide_world(6)
+    name = psycopg.conninfo.conninfo_to_dict(db)["dbname"]
+    stop = threading.Event()
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault("report", simulate.run_traffic(
+        "steady", rate=15, seconds=30, workers=3, seed=9, out=io.StringIO(), stop=stop)))
+    runner.start()
+    try:
+        with psycopg.connect(pg_server.admin_url(), autocommit=True) as admin:
+            time.sleep(1.0)
+            admin.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s", (name,))
+            time.sleep(2.0)
+            admin.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
+            back_at = admin.execute("SELECT now()").fetchone()[0]
+        later = 0
+        deadline = time.monotonic() + 15
+        with psycopg.connect(db, autocommit=True) as watcher:
+            while time.monotonic() < deadline and later < 20:
+                time.sleep(0.5)
+                later = watcher.execute("SELECT count(*) FROM order_events WHERE created_at > %s",
+                                        (back_at,)).fetchone()[0]
+    finally:
+        stop.set()
+        runner.join(timeout=60)
+    assert not runner.is_alive()
+    report = result["report"]
+    assert later >= 20  # committing again once the database took connections
+    assert report.unavailable_seconds > 0
+    assert any(name in report.errors for name in ("DatabaseUnavailable", "OperationalError"))
+    assert check_invariants().ok
+    assert_reservations_exact()
