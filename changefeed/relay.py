@@ -45,6 +45,7 @@ from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_
 from changefeed.pgoutput import Decoder, Relation, Transaction, lsn_to_int, lsn_to_text
 from queries import replication
 from queries.dialect import dialect_of
+from stack.outage import Outage
 
 log = logging.getLogger("changefeed.relay")
 
@@ -127,6 +128,8 @@ class Relay:
         self._last_resolved_at = 0.0
         self._last_standby_snapshot = 0.0
         self._last_tick = time.monotonic()
+        self.database_outage = Outage("database", log)
+        self.broker_outage = Outage("broker", log)
 
     # ---- database ------------------------------------------------------------------------
 
@@ -408,11 +411,13 @@ class Relay:
         return rows
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.2
+        """Loop until stopped. Neither the database nor the broker going away ends it: each
+        outage is logged once when it starts and once when it ends, with capped backoff."""
         while not stop.is_set():
             try:
                 rows = self.step()
-                backoff = 0.2
+                self.database_outage.recovered()
+                self.broker_outage.recovered()
                 if rows == 0:
                     stop.wait(self.config.poll_interval)
                 continue
@@ -421,19 +426,19 @@ class Relay:
                 self.stats.broker_resets += 1
                 self.close_broker()
                 self.need_scan = True
+                wait = 0.2
             except (KafkaError, BrokerUnavailable, OSError) as exc:
-                log.warning("broker unavailable (%s); retrying", exc)
                 self.stats.broker_errors += 1
                 self.stats.errors.append(repr(exc))
                 self.close_broker()
+                wait = self.broker_outage.failed(exc)
             except psycopg.Error as exc:  # lost connection, slot dropped under us, ...
-                log.warning("database trouble (%s); retrying", str(exc).strip())
                 self.stats.database_errors += 1
                 self.stats.errors.append(repr(exc))
                 self.close_database()
+                wait = self.database_outage.failed(exc)
             del self.stats.errors[:-20]
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            stop.wait(wait)
         self.close()
 
     def close(self) -> None:

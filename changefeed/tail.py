@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from changefeed import TABLES, topics
 from changefeed.encoding import parse_hlc
+from stack.outage import Outage
 
 log = logging.getLogger("changefeed.tail")
 
@@ -117,6 +118,7 @@ class ChangeTail:
         self._received = 0
         self._duplicates = 0
         self._assigned: dict[str, tuple[str, int]] = {}
+        self.outage = Outage("change stream", log, max_wait=10.0)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -215,7 +217,6 @@ class ChangeTail:
     def _run(self) -> None:
         consumer = admin = None
         last_check = 0.0
-        backoff = 0.5
         while not self._stop.is_set():
             try:
                 if consumer is None:
@@ -242,13 +243,12 @@ class ChangeTail:
                     for record in records:
                         self.ingest(tp.topic, tp.partition, record.key, record.value, received_at)
                 self._set_status("live")
-                backoff = 0.5
+                self.outage.recovered()
             except Exception as exc:  # noqa: BLE001 - any failure: report it, reconnect
                 self._set_status(f"cannot read the change stream at {self.bootstrap}: {exc}")
                 _close_quietly(consumer, admin)
                 consumer = admin = None
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
+                self._stop.wait(self.outage.failed(exc))
         _close_quietly(consumer, admin)
 
     def _follow_topics(self, consumer: KafkaConsumer, admin) -> None:

@@ -29,7 +29,9 @@ from changefeed import backorders, topics
 from changefeed.config import bootstrap_servers, topic_for
 from changefeed.encoding import parse_hlc
 from queries.actor import SYSTEM
+from queries.errors import DatabaseUnavailable, OutcomeUnknown
 from queries.replenishment import StockLevel, observe_stock_level
+from stack.outage import Outage
 
 log = logging.getLogger("changefeed.worker")
 
@@ -98,6 +100,9 @@ class ReplenishmentWorker:
         self.suggestions = 0
         self.database_writes = 0
         self.backorders_allocated = 0
+        self.errors = 0
+        self.database_outage = Outage("database", log)
+        self.broker_outage = Outage("broker", log)
         self._last_check = 0.0
         # (location, sku) -> (is_low, updated) of the last message applied by this worker.
         # A message that leaves a row on the same side of its reorder point needs no write:
@@ -164,20 +169,24 @@ class ReplenishmentWorker:
         return _report(observation.suggestion)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
+        """Loop until stopped. Neither the database nor the broker going away ends it: each
+        outage is logged once when it starts and once when it ends, with capped backoff.
+        Messages not yet committed come again after a reconnect and are applied idempotently."""
         while not stop.is_set():
             try:
                 self.step()
-                backoff = 0.5
+                self.database_outage.recovered()
+                self.broker_outage.recovered()
                 continue
-            except KafkaError as exc:
-                log.warning("broker trouble (%s); reconnecting", exc)
-                self.close()
-            except psycopg.OperationalError as exc:
-                log.warning("database unavailable (%s); retrying", str(exc).strip())
-                self.close()  # uncommitted messages come again
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            except (KafkaError, OSError) as exc:
+                wait = self.broker_outage.failed(exc)
+            except (psycopg.Error, DatabaseUnavailable, OutcomeUnknown) as exc:
+                # OutcomeUnknown too: the batch is not committed, so it comes again, and
+                # applying a message twice changes nothing.
+                wait = self.database_outage.failed(exc)
+            self.errors += 1
+            self.close()
+            stop.wait(wait)
         self.close()
 
     def close(self) -> None:
