@@ -81,6 +81,9 @@ class RelayStats:
     broker_errors: int = 0
     database_errors: int = 0
     last_resolved: str | None = None
+    # Commit -> broker acknowledgement of the newest transaction of the last batch, in seconds;
+    # 0 when a peek finds nothing waiting. Reported in the relay's heartbeat.
+    lag_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
 
@@ -312,6 +315,10 @@ class Relay:
             replication.advance_slot(self.db, self.slot, lsn_to_text(transactions[-1].end_lsn))
         self.stats.published += len(outgoing)
         self.stats.transactions += len(transactions)
+        if transactions:
+            self.stats.lag_seconds = max(0.0, time.time() - transactions[-1].commit_time_micros / 1e6)
+        elif not rows:
+            self.stats.lag_seconds = 0.0
         if len(rows) < self.config.batch_changes:
             # Decoding reached the flush position read before the peek.
             flushed = lsn_to_int(position.flush_lsn)

@@ -33,6 +33,8 @@ RETRYABLE = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
 # pg_terminate_backend), 57P02 crash shutdown, 57P03 cannot connect now (starting up), 53300 too
 # many connections, and class 08 (connection exception). An OperationalError with no SQLSTATE
 # at all is the client library's own "server closed the connection" / "connection refused".
+# A CockroachDB drain (rolling restart, upgrade) disconnects clients and expects them to retry
+# on another node: https://www.cockroachlabs.com/docs/stable/node-shutdown
 CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # CockroachDB: "result is ambiguous", the COMMIT may or may not have happened.
 # https://www.cockroachlabs.com/docs/stable/transaction-retry-error-reference#result_is_ambiguous
