@@ -292,8 +292,9 @@ def wait_until_caught_up(url: str, slot: str, timeout: float = 60.0) -> bool:
 
     The relay confirms its slot only after the broker acknowledged, so once the slot's
     confirmed position passes the server's current WAL position every change before it is on
-    the topics. A small transactional tick (which the relay reads and skips) is committed first
-    so there is a commit at or past that position for the relay to confirm.
+    the topics (and a new relay's first scan, which comes before its first confirmation). A
+    small transactional tick (which the relay reads and skips) is committed first so there is
+    a commit at or past that position for the relay to confirm.
     """
     deadline = time.monotonic() + timeout
     target = None
@@ -302,13 +303,20 @@ def wait_until_caught_up(url: str, slot: str, timeout: float = 60.0) -> bool:
         try:
             with replication.connect(url, application_name="stockroom-stream-check") as conn:
                 if target is None:
+                    # A slot created after the target would already stand past it before the
+                    # relay published anything: take the target once the slot exists.
+                    if replication.slot_status(conn, slot) is None:
+                        time.sleep(0.1)
+                        continue
                     target = lsn_to_int(replication.wal_position(conn).insert_lsn)
                 if not ticked:
                     replication.emit_tick(conn)
                     ticked = True
                 while time.monotonic() < deadline:
-                    status = replication.slot_status(conn, slot)  # None until the relay made it
-                    if status and lsn_to_int(status["confirmed_flush_lsn"]) >= target:
+                    status = replication.slot_status(conn, slot)
+                    if status is None:
+                        return False  # dropped meanwhile
+                    if lsn_to_int(status["confirmed_flush_lsn"]) >= target:
                         return True
                     time.sleep(0.1)
         except psycopg.OperationalError:  # the server may be restarting; try again
