@@ -41,7 +41,13 @@ from queries import order_states as states
 from queries.actor import SYSTEM
 from queries.customers import add_customer
 from queries.db import retry_stats
-from queries.errors import AlreadyDone, InvalidTransition, NotFound, StaleVersion
+from queries.errors import (
+    AlreadyDone,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    StaleVersion,
+)
 from queries.idempotency import new_key
 from stack.outage import Outage
 from stack.traffic_report import TrafficReport, progress_line
@@ -127,6 +133,12 @@ def is_connection_problem(exc: BaseException) -> bool:
         state = exc.sqlstate
         return state is None or state.startswith("08") or state in CONNECTION_STATES
     return False
+
+
+def is_business_refusal(exc: BaseException) -> bool:
+    """A command refused as the business would under concurrency (insufficient stock, a stale
+    version, an order that moved on): the expected outcome, not a failure of the system."""
+    return isinstance(exc, DomainError) and not is_connection_problem(exc)
 
 
 class CommandFailed(Exception):
@@ -221,7 +233,7 @@ class Traffic:
             try:
                 result = fn(SYSTEM, *args, **kwargs)
             except Exception as exc:
-                self.report.error(exc)
+                self.report.error(exc, business=is_business_refusal(exc))
                 if is_connection_problem(exc) and not self.halt.is_set():
                     self.halt.wait(self.outage.failed(exc))
                     if not self.halt.is_set():
@@ -449,7 +461,7 @@ class Traffic:
             except CommandFailed:
                 pass  # counted where it happened; refusals are normal business
             except Exception as exc:  # a read failed, or something unforeseen: count it, go on
-                self.report.error(exc)
+                self.report.error(exc, business=is_business_refusal(exc))
                 if is_connection_problem(exc):
                     self.halt.wait(self.outage.failed(exc))
                 else:
@@ -587,14 +599,14 @@ def add_arguments_simulate_command(parser: argparse.ArgumentParser) -> None:
                         help="seconds between progress lines (default 1)")
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 def simulate_command(args: argparse.Namespace) -> int:
-    _configure_logging()
+    configure_logging()
     try:
         report = run_traffic(getattr(args, "profile", "steady"), args.rate, args.seconds,
                              workers=getattr(args, "workers", 4), seed=getattr(args, "seed", None),

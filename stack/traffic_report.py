@@ -58,6 +58,8 @@ class TrafficReport:
     committed: Counter = field(default_factory=Counter)   # per command
     retries: int = 0                    # queries.db.retry_stats.retries during the run
     errors: Counter = field(default_factory=Counter)      # by exception type name
+    # The errors that are not business refusals (a lost database, an unknown outcome, a bug).
+    unexpected: Counter = field(default_factory=Counter)
     latencies: dict[str, list[float]] = field(default_factory=dict)  # s, committed calls
     unavailable_seconds: float = 0.0    # the database was out of reach (the simulator's view)
     outcomes: Counter = field(default_factory=Counter)    # placed, allocated, shipped, ...
@@ -85,11 +87,14 @@ class TrafficReport:
                 if slot < MAX_SAMPLES:
                     samples[slot] = seconds
 
-    def error(self, exc: BaseException) -> None:
+    def error(self, exc: BaseException, business: bool = False) -> None:
+        """Count a failed call; `business`: a refusal under concurrency, e.g. too little stock."""
         name = type(exc).__name__
         with self._lock:
             self.errors[name] += 1
             self._interval.errors[name] += 1
+            if not business:
+                self.unexpected[name] += 1
 
     def outcome(self, what: str, n: int = 1) -> None:
         with self._lock:
@@ -152,6 +157,9 @@ class TrafficReport:
         if self.errors:
             lines.append("errors: " + ", ".join(f"{name} {n:,}"
                                                 for name, n in self.errors.most_common()))
+        if self.unexpected:
+            lines.append("of which not business refusals: " + ", ".join(
+                f"{name} {n:,}" for name, n in self.unexpected.most_common()))
         if self.unavailable_seconds:
             lines.append(f"database unavailable for {self.unavailable_seconds:.1f} s")
         header = f"{'command':<24}{'attempted':>10}{'committed':>10}{'p50 ms':>9}{'p99 ms':>9}"
