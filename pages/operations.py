@@ -4,15 +4,16 @@ import pandas as pd
 import streamlit as st
 
 from components.kpi import kpi_row
+from components.process_health import process_health_panel, relay_tile
 from components.session import require_actor
+from queries.heartbeats import process_health
 from queries.invariants import INVARIANTS, check_invariants
 from queries.stream_health import change_stream_health
-from stack.processes import running_pid
 
 require_actor()
 st.title("Operations")
-st.caption("The invariants every stock and order change must keep, and the health of the change "
-           "stream that carries them downstream.")
+st.caption("The invariants every stock and order change must keep, the health of the change "
+           "stream that carries them downstream, and the processes that keep it moving.")
 
 st.subheader("Invariants")
 st.markdown("\n".join(f"{n}. {text}" for n, text in INVARIANTS.items()))
@@ -33,6 +34,7 @@ if report is not None:
                    + ", ".join(report["truncated"]))
 
 st.subheader("Change stream")
+processes = process_health()
 health = change_stream_health()
 if health["engine"] == "cockroachdb":
     jobs = health["jobs"]
@@ -45,10 +47,8 @@ elif health["status"] is None:
                "stack with `python manage.py up` (or run `python manage.py changefeed setup`).")
 else:
     status = health["status"]
-    relay_pid = running_pid("changefeed.relay")
     kpi_row([
-        ("Relay", f"running (pid {relay_pid})" if relay_pid else "not running here",
-         "The embedded stack's relay process on this machine (python manage.py status)"),
+        relay_tile(processes),
         ("Not yet confirmed", f"{status['lag_bytes'] / 1024:,.0f} KiB",
          "WAL written but not yet acknowledged by the broker"),
         ("WAL retained", f"{status['retained_bytes'] / 1024 / 1024:,.1f} MiB",
@@ -56,3 +56,6 @@ else:
     ])
     st.caption(f"Slot {health['slot']} · confirmed {status['confirmed_flush_lsn']} · "
                f"server at {status['current_lsn']} · WAL status {status['wal_status']}")
+
+st.subheader("Processes")
+process_health_panel(processes)

@@ -11,6 +11,9 @@ when it started, and a JSONB of counters. The page reads them back from any mach
         heartbeat.beat({"operations": published, "errors": errors, "retries": retries,
                         "lag_seconds": lag})   # often; it writes at most once per interval
 
+Process names: "relay" (changefeed/relay.py), "worker" (changefeed/worker.py) and "simulator"
+(stack/simulate.py); the change stream's Relay tile looks for "relay".
+
 Counter names the Operations page understands (others are stored and ignored):
 
 * ``operations`` -- cumulative units of work since the process started: messages published
@@ -55,6 +58,7 @@ KEEP = timedelta(hours=2)       # history kept: the page shows one hour, with ro
 PRUNE_EVERY_SECONDS = 60.0      # how often one writer deletes what is older than KEEP
 RATE_WINDOW_SECONDS = 60.0      # throughput is measured over about the last minute of beats
 
+RELAY, WORKER, SIMULATOR = "relay", "worker", "simulator"
 PAGE_COUNTERS = ("operations", "errors", "retries", "lag_seconds")
 
 
