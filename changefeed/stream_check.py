@@ -316,7 +316,8 @@ def wait_until_caught_up(url: str, slot: str, timeout: float = 60.0) -> bool:
                     status = replication.slot_status(conn, slot)
                     if status is None:
                         return False  # dropped meanwhile
-                    if lsn_to_int(status["confirmed_flush_lsn"]) >= target:
+                    # Strictly past: a slot created at the target stands there unread.
+                    if lsn_to_int(status["confirmed_flush_lsn"]) > target:
                         return True
                     time.sleep(0.1)
         except psycopg.OperationalError:  # the server may be restarting; try again
