@@ -97,6 +97,27 @@ BACKGROUND: list[ManagedProcess] = []
 # whose own changefeed does the job) and the replenishment workflow worker.
 BACKGROUND.append(ManagedProcess("relay", "changefeed.relay", "CDC relay"))
 BACKGROUND.append(ManagedProcess("worker", "changefeed.worker", "CDC worker"))
+# Gentle steady traffic (stack.simulate.main) so the Live page is never empty: embedded mode only,
+# and not when STOCKROOM_SIMULATE=0 (tests, benchmarks). Listed while one still runs, so that
+# `down` stops it whatever the setting is now.
+SIMULATOR = ManagedProcess("simulator", "stack.simulate", "Simulator")
+
+
+def simulator_wanted(environ=None) -> bool:
+    """Whether `manage.py up` starts the background simulator: only in embedded mode (no
+    DATABASE_URL of the operator's own) and unless STOCKROOM_SIMULATE is "0"."""
+    environ = os.environ if environ is None else environ
+    return not environ.get("DATABASE_URL") and environ.get("STOCKROOM_SIMULATE", "1") != "0"
+
+
+def _simulator_listed() -> bool:
+    from stack import config
+
+    return simulator_wanted() or SIMULATOR.pid(config.load().data_dir) is not None
+
+
+if _simulator_listed():
+    BACKGROUND.append(SIMULATOR)
 
 
 def running_pid(module: str) -> int | None:

@@ -644,7 +644,7 @@ def main() -> int:
             if ready is not None and not waiting:
                 log.info("no stock or customers yet; waiting for the seed (python manage.py seed)")
                 waiting = True
-            stop.wait(5.0)
+            stop.wait(2.0)
             continue
         waiting = False
         log.info("steady traffic at %g orders/s (STOCKROOM_SIMULATE=0 turns this off)", rate)

@@ -240,3 +240,45 @@ def test_the_simulator_waits_out_a_database_that_refuses_connections(db, pg_serv
     assert any(name in report.errors for name in ("DatabaseUnavailable", "OperationalError"))
     assert check_invariants().ok
     assert_reservations_exact()
+
+
+def test_the_background_simulator_is_wanted_only_in_embedded_mode_and_not_when_turned_off():
+    from stack.processes import simulator_wanted
+
+    assert simulator_wanted({})
+    assert simulator_wanted({"STOCKROOM_SIMULATE": "1"})
+    assert not simulator_wanted({"STOCKROOM_SIMULATE": "0"})
+    assert not simulator_wanted({"DATABASE_URL": "postgresql://crdb.example:26257/stockroom"})
+
+
+def test_the_background_simulator_waits_for_stock_then_trades_until_sigterm(db):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.order_helpers import customer
+
+    env = {**os.environ, "DATABASE_URL": db, "STOCKROOM_SIMULATE_RATE": "10"}
+    proc = subprocess.Popen([sys.executable, "-m", "stack.simulate"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            cwd=Path(__file__).resolve().parent.parent)
+    try:
+        first = proc.stdout.readline()
+        assert "waiting for the seed" in first, first
+        factories.small_world()
+        customer()  # the seed loads customers with the stock; the simulator waits for both
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and fetch_one("SELECT count(*) AS n FROM orders")["n"] < 5:
+            time.sleep(0.3)
+        assert fetch_one("SELECT count(*) AS n FROM orders")["n"] >= 5
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = proc.stdout.read()
+    assert "steady traffic at 10 orders/s" in log and "committed" in log
+    assert check_invariants().ok
