@@ -43,8 +43,9 @@ from changefeed import topics
 from changefeed.config import RelayConfig
 from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_envelope
 from changefeed.pgoutput import Decoder, Relation, Transaction, lsn_to_int, lsn_to_text
-from queries import replication
+from queries import heartbeats, replication
 from queries.dialect import dialect_of
+from queries.heartbeats import Heartbeat
 from stack.outage import Outage
 
 log = logging.getLogger("changefeed.relay")
@@ -133,6 +134,7 @@ class Relay:
         self._last_tick = time.monotonic()
         self.database_outage = Outage("database", log)
         self.broker_outage = Outage("broker", log)
+        self.heartbeat = Heartbeat(heartbeats.RELAY)
 
     # ---- database ------------------------------------------------------------------------
 
@@ -425,6 +427,7 @@ class Relay:
                 rows = self.step()
                 self.database_outage.recovered()
                 self.broker_outage.recovered()
+                self.beat()
                 if rows == 0:
                     stop.wait(self.config.poll_interval)
                 continue
@@ -445,8 +448,21 @@ class Relay:
                 self.close_database()
                 wait = self.database_outage.failed(exc)
             del self.stats.errors[:-20]
+            self.beat()
             stop.wait(wait)
         self.close()
+
+    def beat(self) -> None:
+        """The relay's heartbeat for the Operations page (written at most once per interval;
+        skipped while its own database connection is known to be down, so it never waits)."""
+        if self.database_outage.down:
+            return
+        stats = self.stats
+        self.heartbeat.beat({
+            "operations": stats.published, "transactions": stats.transactions,
+            "errors": stats.broker_errors + stats.database_errors, "retries": stats.broker_resets,
+            "scans": stats.scans, "lag_seconds": stats.lag_seconds,
+        })
 
     def close(self) -> None:
         self.close_broker()

@@ -28,8 +28,10 @@ from kafka.errors import KafkaError
 from changefeed import backorders, topics
 from changefeed.config import bootstrap_servers, topic_for
 from changefeed.encoding import parse_hlc
+from queries import heartbeats
 from queries.actor import SYSTEM
 from queries.errors import DatabaseUnavailable, OutcomeUnknown
+from queries.heartbeats import Heartbeat
 from queries.replenishment import StockLevel, observe_stock_level
 from stack.outage import Outage
 
@@ -103,6 +105,7 @@ class ReplenishmentWorker:
         self.errors = 0
         self.database_outage = Outage("database", log)
         self.broker_outage = Outage("broker", log)
+        self.heartbeat = Heartbeat(heartbeats.WORKER)
         self._last_check = 0.0
         # (location, sku) -> (is_low, updated) of the last message applied by this worker.
         # A message that leaves a row on the same side of its reorder point needs no write:
@@ -177,6 +180,7 @@ class ReplenishmentWorker:
                 self.step()
                 self.database_outage.recovered()
                 self.broker_outage.recovered()
+                self.beat()
                 continue
             except (KafkaError, OSError) as exc:
                 wait = self.broker_outage.failed(exc)
@@ -186,8 +190,20 @@ class ReplenishmentWorker:
                 wait = self.database_outage.failed(exc)
             self.errors += 1
             self.close()
+            self.beat()
             stop.wait(wait)
         self.close()
+
+    def beat(self) -> None:
+        """The worker's heartbeat for the Operations page (at most once per interval; skipped
+        while the database is known to be down, so it never waits)."""
+        if self.database_outage.down:
+            return
+        self.heartbeat.beat({
+            "operations": self.processed, "errors": self.errors,
+            "suggestions": self.suggestions, "backorders_allocated": self.backorders_allocated,
+            "database_writes": self.database_writes,
+        })
 
     def close(self) -> None:
         for client in (self.consumer, self.admin):

@@ -13,6 +13,7 @@ import pytest
 from changefeed.tail import ChangeTail
 from changefeed.worker import ReplenishmentWorker
 from queries.db import run_transaction
+from queries.heartbeats import latest_beats
 from stack.broker import EmbeddedBroker
 from stack.outage import Outage
 from stack.ports import free_port
@@ -78,10 +79,12 @@ def warnings_from(caplog, logger: str, text: str) -> list[str]:
 
 
 @pytest.mark.timeout(300)
-def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart(db, pg_server, caplog):
+def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart(db, pg_server, caplog,
+                                                                                 monkeypatch):
     """The broker is not there when they start; later the database restarts. All three carry
     on by themselves, and the relay says one line at the start and one at the end of each."""
     caplog.set_level(logging.INFO)
+    monkeypatch.setenv("STOCKROOM_HEARTBEAT_SECONDS", "0.5")
     factories.small_world()
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
@@ -107,6 +110,9 @@ def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart
             assert wait_for(lambda: not relay.database_outage.down and relay.database_outage.outages == 1)
             assert worker_thread.is_alive() and tail.running
             assert tail.snapshot().status == "live"
+            # Both report themselves to the Operations page, with the work they did.
+            beats = {b["process"]: b["counters"] for b in latest_beats()}
+            assert beats["relay"]["operations"] > 0 and beats["worker"]["operations"] > 0
     finally:
         stop_worker.set()
         worker_thread.join(30)
