@@ -48,6 +48,7 @@ from queries.errors import (
     NotFound,
     StaleVersion,
 )
+from queries.heartbeats import SIMULATOR, Heartbeat
 from queries.idempotency import new_key
 from stack.outage import Outage
 from stack.traffic_report import TrafficReport, progress_line
@@ -498,13 +499,13 @@ def _until_reachable(action, outage: Outage, stop: threading.Event):
     return None
 
 
-def _heartbeat():
-    """The heartbeat writer, once queries/heartbeats.py exists; None before."""
-    try:
-        from queries.heartbeats import Heartbeat
-    except ImportError:
-        return None
-    return Heartbeat("simulator")
+def _keep_beating(halt: threading.Event, heartbeat: Heartbeat, counters) -> None:
+    """The simulator's heartbeat (queries.heartbeats), from its own thread: a beat may wait for
+    a database that is away, and neither the workers nor the progress lines should."""
+    while True:
+        heartbeat.beat(counters())  # writes at most every few seconds; never raises
+        if halt.wait(1.0):
+            return
 
 
 def run_traffic(profile: str = "steady", rate: float = 5.0, seconds: float = 60.0,
@@ -539,8 +540,14 @@ def run_traffic(profile: str = "steady", rate: float = 5.0, seconds: float = 60.
                for n in range(workers)]
     for thread in threads:
         thread.start()
-    heartbeat = _heartbeat()
     report = traffic.report
+    beating = threading.Thread(target=_keep_beating, name="simulator-heartbeat", daemon=True,
+                               args=(traffic.halt, Heartbeat(SIMULATOR), lambda: {
+                                   "operations": report.total_committed(),
+                                   "attempted": report.total_attempted(),
+                                   "retries": retry_stats.retries - retries_before,
+                                   "errors": report.total_errors()}))
+    beating.start()
     retries_seen = retries_before
     last_tick = 0.0
     try:
@@ -557,17 +564,13 @@ def run_traffic(profile: str = "steady", rate: float = 5.0, seconds: float = 60.
                                     report.take_interval(), elapsed - last_tick,
                                     retries_now - retries_seen), file=out, flush=True)
                 retries_seen, last_tick = retries_now, elapsed
-                if heartbeat is not None:
-                    heartbeat.beat({"operations": report.total_committed(),
-                                    "attempted": report.total_attempted(),
-                                    "retries": retries_now - retries_before,
-                                    "errors": report.total_errors()})
     except KeyboardInterrupt:
         report.outcome("interrupted")
     finally:
         traffic.halt.set()
         for thread in threads:
             thread.join()
+        beating.join(timeout=1.0)  # a beat waiting for a lost database is not waited for
     report.seconds = traffic.elapsed()
     report.retries = retry_stats.retries - retries_before
     report.unavailable_seconds = outage.unavailable_seconds()

@@ -135,6 +135,9 @@ def test_a_multi_worker_run_does_every_command_and_keeps_every_invariant(db):
     assert len(progress) >= 3
     summary = report.summary_lines()
     assert summary[0].startswith("steady traffic at base rate 25/s")
+    beats = fetch_all("SELECT counters FROM process_beats WHERE process = 'simulator'")
+    assert beats and all({"operations", "attempted", "retries", "errors"} <= set(b["counters"])
+                         for b in beats)
     assert any(line.startswith("order.place") for line in summary)
 
 
