@@ -20,7 +20,7 @@ SHORT_NAMES = {
     "stock.count": "count", "transfer.create": "xfer", "transfer.receive": "recv",
 }
 # Kept per command for the run's percentiles; beyond it a uniform sample of the calls is kept.
-MAX_SAMPLES = 200_000
+MAX_SAMPLES = 20_000
 
 
 def percentile_of(values: list[float], pct: float) -> float | None:
