@@ -11,7 +11,7 @@ import sys
 # command -> (module, function, help). Modules are imported only when their command runs;
 # each may also define `add_arguments_<function>(parser)` for its own options.
 COMMANDS = {
-    "up": ("stack.services", "up", "start the embedded PostgreSQL, broker and relay; migrate"),
+    "up": ("stack.services", "up", "start the embedded stack and its processes; migrate"),
     "down": ("stack.services", "down", "stop the embedded stack"),
     "status": ("stack.services", "status", "show what is running"),
     "env": ("stack.services", "env", "print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS"),

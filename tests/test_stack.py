@@ -29,7 +29,7 @@ def stack_env():
            if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     directory = server_directory("stockroom-test-stack-")
     env.update(STOCKROOM_DATA_DIR=str(directory / "data"), STOCKROOM_PG_PORT=str(free_port()),
-               STOCKROOM_KAFKA_PORT=str(free_port()))
+               STOCKROOM_KAFKA_PORT=str(free_port()), STOCKROOM_SIMULATE="0")
     yield env
     manage("down", env=env)
     shutil.rmtree(directory, ignore_errors=True)
