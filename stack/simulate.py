@@ -34,18 +34,18 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-import psycopg
-
 from queries import inventory, orders, simulation_inputs, transfers
 from queries import order_states as states
 from queries.actor import SYSTEM
 from queries.customers import add_customer
-from queries.db import retry_stats
+from queries.db import is_connection_lost, retry_stats
 from queries.errors import (
     AlreadyDone,
+    DatabaseUnavailable,
     DomainError,
     InvalidTransition,
     NotFound,
+    OutcomeUnknown,
     StaleVersion,
 )
 from queries.heartbeats import SIMULATOR, Heartbeat
@@ -79,11 +79,6 @@ BACKLOG_SECONDS = 1.0        # work behind schedule by more than this is dropped
 TRACKED_MAX = 2000           # orders followed per status
 BINS_REFRESH_SECONDS = 2.0
 OUTAGE_MAX_WAIT = 2.0       # seconds, the longest wait between attempts while the database is away
-# Exceptions that mean "the database is out of reach", by class name: DatabaseUnavailable and
-# OutcomeUnknown come from queries.db's reconnecting run_transaction.
-CONNECTION_ERRORS = frozenset({"DatabaseUnavailable", "OutcomeUnknown", "PoolTimeout",
-                               "InterfaceError"})
-CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # An order command refused for these reasons means the order moved on without us: let it go.
 LOST_TRACK = (StaleVersion, InvalidTransition, NotFound, AlreadyDone)
 
@@ -127,13 +122,9 @@ def _fraction(seconds: float, t: float) -> float:
 # ---------------------------------------------------------------------------- errors
 
 def is_connection_problem(exc: BaseException) -> bool:
-    """The database could not be reached (as opposed to a command refused or a bug)."""
-    if any(cls.__name__ in CONNECTION_ERRORS for cls in type(exc).__mro__):
-        return True
-    if isinstance(exc, psycopg.OperationalError):
-        state = exc.sqlstate
-        return state is None or state.startswith("08") or state in CONNECTION_STATES
-    return False
+    """The database could not be reached (as opposed to a command refused or a bug). The
+    transaction helper already rode through what it could; what reaches here is an outage."""
+    return isinstance(exc, DatabaseUnavailable | OutcomeUnknown) or is_connection_lost(exc)
 
 
 def is_business_refusal(exc: BaseException) -> bool:
