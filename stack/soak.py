@@ -136,6 +136,7 @@ class SoakResult:
     first_pass_lost: int | None = None
     log_tracebacks: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    error: str | None = None               # the soak itself could not go on
 
     @property
     def lost(self) -> int | None:
@@ -146,8 +147,8 @@ class SoakResult:
     @property
     def ok(self) -> bool:
         """No violations and no lost changes, after a run whose traffic did not fail."""
-        return (not self.interrupted and self.traffic_error is None and self.violations == 0
-                and self.stream is not None and self.stream.ok)
+        return (not self.interrupted and self.error is None and self.traffic_error is None
+                and self.violations == 0 and self.stream is not None and self.stream.ok)
 
 
 class SoakStack:
@@ -162,7 +163,7 @@ class SoakStack:
         missing = [name for name in PROCESSES if name not in self.processes]
         if missing:
             raise RuntimeError(f"stack.processes.BACKGROUND has no {', '.join(missing)}")
-        self.killed: set[str] = set()   # killed by the soak, not yet restarted
+        self.stopped: set[str] = set()  # stopped on purpose (the worker, before the checks)
 
     @property
     def url(self) -> str:
@@ -188,9 +189,7 @@ class SoakStack:
         self.broker.start()
 
     def start_process(self, name: str) -> int:
-        pid = self.processes[name].start(self.directory, self.env())
-        self.killed.discard(name)
-        return pid
+        return self.processes[name].start(self.directory, self.env())
 
     def pid(self, name: str) -> int | None:
         return self.processes[name].pid(self.directory)
@@ -200,7 +199,6 @@ class SoakStack:
         pid = self.pid(name)
         if pid is None:
             return None
-        self.killed.add(name)
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while is_alive(pid) and time.monotonic() < deadline:
@@ -208,8 +206,8 @@ class SoakStack:
         return pid
 
     def stop_process(self, name: str) -> None:
+        self.stopped.add(name)
         self.processes[name].stop(self.directory)
-        self.killed.add(name)
 
     def stop(self) -> None:
         """Stop everything; each step on its own, so one failure does not leave the rest."""
@@ -336,7 +334,7 @@ class Soak:
     def supervise(self) -> None:
         """Restart a relay or worker that exited on its own, and count it: they should not."""
         for name in PROCESSES:
-            if name in self.stack.killed or self.stack.pid(name) is not None:
+            if name in self.stack.stopped or self.stack.pid(name) is not None:
                 continue
             log = self.stack.log_file(name)
             self.result.unexpected_exits[name] += 1
@@ -456,6 +454,9 @@ class Soak:
         except KeyboardInterrupt:
             result.interrupted = True
             self.say("interrupted; stopping everything")
+        except Exception as exc:  # noqa: BLE001 - reported in the table, then clean up
+            result.error = f"{type(exc).__name__}: {str(exc).strip()}"
+            self.say(f"the soak could not go on: {result.error}")
         finally:
             self.stop_traffic.set()
             if thread is not None:
@@ -510,6 +511,8 @@ def report_lines(result: SoakResult) -> list[str]:
         ]
     else:
         rows.append(("operations committed", "0 (no traffic report)"))
+    if result.error:
+        rows.append(("soak failed", result.error))
     if result.traffic_error:
         rows.append(("traffic failed", result.traffic_error))
     counts = Counter(f.kind for f in result.faults if f.error is None)
