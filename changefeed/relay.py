@@ -117,6 +117,7 @@ class Relay:
         self.producer: KafkaProducer | None = None
         self.stats = RelayStats()
         self.need_scan = False
+        self._scan_request_in_wal = False   # the pending scan was asked for in the slot itself
         self.partitions: dict[str, int] = {}
         self.topic_ids: dict[str, str] = {}
         self._last_offsets: dict[tuple[str, int], int] = {}
@@ -305,22 +306,33 @@ class Relay:
         outgoing: list[Outgoing] = []
         mark = self._scan_mark
         mark_lsn = lsn_to_int(mark.insert_lsn) if mark else 0
+        confirmed: list[Transaction] = []
         for txn in transactions:
             if mark is not None and txn.commit_lsn < mark_lsn and mark.visible(txn.xid):
-                continue  # already in the scan
+                confirmed.append(txn)
+                continue  # already in the scan (a scan request before it included)
+            if (replication.TICK_PREFIX, b"scan") in txn.messages:
+                # A scan was asked for (by this relay before a scan of its own, or by
+                # `manage.py changefeed setup`). The slot is not confirmed past the request
+                # until the scan is done: a relay killed mid-scan finds it again and rescans.
+                self.need_scan = True
+                self._scan_request_in_wal = True
+                break
             if txn.changes:
                 outgoing.extend(self.messages_for(txn, self.updated_for(txn)))
-            if (replication.TICK_PREFIX, b"scan") in txn.messages:
-                self.need_scan = True  # `manage.py changefeed setup` made a new slot
+            confirmed.append(txn)
         self.publish(outgoing)
-        if transactions:
-            replication.advance_slot(self.db, self.slot, lsn_to_text(transactions[-1].end_lsn))
+        if confirmed:
+            replication.advance_slot(self.db, self.slot, lsn_to_text(confirmed[-1].end_lsn))
         self.stats.published += len(outgoing)
-        self.stats.transactions += len(transactions)
-        if transactions:
-            self.stats.lag_seconds = max(0.0, time.time() - transactions[-1].commit_time_micros / 1e6)
+        self.stats.transactions += len(confirmed)
+        if confirmed:
+            self.stats.lag_seconds = max(0.0, time.time() - confirmed[-1].commit_time_micros / 1e6)
         elif not rows:
             self.stats.lag_seconds = 0.0
+        if self.need_scan:
+            self._housekeeping(len(rows))
+            return len(rows)  # stopped at a scan request: the rest waits for the scan
         if len(rows) < self.config.batch_changes:
             # Decoding reached the flush position read before the peek.
             flushed = lsn_to_int(position.flush_lsn)
@@ -337,10 +349,13 @@ class Relay:
         return len(rows)
 
     def drain(self) -> int:
-        """Cycle until the slot has nothing more; returns the messages published."""
+        """Cycle (and scan, when asked) until the slot has nothing more; returns the messages
+        published."""
         before = self.stats.published
-        while self.cycle():
-            pass
+        while True:
+            self.scan_if_needed()
+            if not self.cycle() and not self.need_scan:
+                break
         return self.stats.published - before
 
     def _housekeeping(self, rows: int) -> None:
@@ -404,6 +419,16 @@ class Relay:
 
     # ---- the loop -------------------------------------------------------------------------------
 
+    def scan_if_needed(self) -> None:
+        if not self.need_scan:
+            return
+        if not self._scan_request_in_wal:
+            # Recorded in the slot first, so that the need survives this process.
+            replication.request_scan(self.db)
+        self.scan()
+        self.need_scan = False
+        self._scan_request_in_wal = False
+
     def step(self) -> int:
         """One turn of the loop: connect as needed, rescan if needed, one cycle, resolved."""
         if self.db is None:
@@ -412,9 +437,7 @@ class Relay:
         if self.producer is None:
             if self.open_broker():
                 self.need_scan = True
-        if self.need_scan:
-            self.scan()
-            self.need_scan = False
+        self.scan_if_needed()
         rows = self.cycle()
         self.maybe_resolve()
         return rows

@@ -335,3 +335,50 @@ def test_the_relay_survives_a_broker_restart_and_the_last_message_of_each_key_is
             assert relay.stats.scans >= 2, relay.stats
     finally:
         broker.stop()
+
+
+class Killed(Exception):
+    """Stands for SIGKILL at an exact point: the relay object is abandoned, nothing cleans up."""
+
+
+def test_a_relay_killed_in_the_middle_of_its_scan_scans_again_when_it_restarts(world, kafka, slot):
+    """The need to re-emit every row (a new slot, a broker that lost its topics) is recorded in
+    the slot itself and confirmed only after the scan: the next relay finds it and finishes."""
+    from changefeed.relay import Relay
+    from changefeed.stream_check import check_stream, wait_until_caught_up
+
+    from queries import orders
+    from queries.actor import SYSTEM
+    from tests.order_helpers import customer
+
+    orders.place_order(SYSTEM, customer(), [("SKU-1", 2), ("SKU-2", 1)])
+    prefix = unique_prefix()
+    config = relay_config(world, kafka, prefix, slot)
+    first = Relay(config)
+    assert first.open_database()      # a new slot: every row must be emitted
+    first.open_broker()
+    first.need_scan = True
+    published = []
+
+    def publish_then_die(outgoing):
+        if published:                 # stock went out; the process dies on the orders
+            raise Killed()
+        Relay.publish(first, outgoing)
+        published.append(len(outgoing))
+
+    first.publish = publish_then_die
+    with pytest.raises(Killed):
+        first.scan_if_needed()
+    first.close()
+    assert published == [9]           # the nine stock rows, nothing more
+
+    with RelayThread(config) as second:
+        assert wait_until_caught_up(world, slot, 60)
+        deadline = time.monotonic() + 60
+        while second.stats.scans < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert second.stats.scans == 1
+        assert wait_until_caught_up(world, slot, 60)
+        result = check_stream(world, kafka, prefix=prefix, timeout=60)
+    assert result.ok, "\n".join(result.summary_lines())
+    assert result.tables["stock"].keys == 9
