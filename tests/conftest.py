@@ -81,3 +81,14 @@ def kafka(broker, monkeypatch) -> str:
     """The broker's bootstrap address, also set as KAFKA_BOOTSTRAP_SERVERS."""
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap)
     return broker.bootstrap
+
+
+@pytest.fixture
+def slot(db) -> str:
+    """A replication slot name of the test's own, dropped afterwards (slots are global to the
+    server, and an abandoned one pins WAL)."""
+    from tests.cdc_helpers import drop_slot, unique_slot
+
+    name = unique_slot()
+    yield name
+    drop_slot(db, name)

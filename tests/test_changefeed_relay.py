@@ -23,22 +23,13 @@ from tests.cdc_helpers import (
     Message,
     RelayThread,
     TopicReader,
-    drop_slot,
     relay_config,
     relay_process,
     unique_prefix,
-    unique_slot,
 )
 
 STOCK_COLUMNS = ["location_id", "sku", "on_hand", "reserved", "incoming", "reorder_point",
                  "version", "updated_at"]
-
-
-@pytest.fixture
-def slot(db):
-    name = unique_slot()
-    yield name
-    drop_slot(db, name)
 
 
 @pytest.fixture
@@ -346,7 +337,6 @@ def test_a_relay_killed_in_the_middle_of_its_scan_scans_again_when_it_restarts(w
     the slot itself and confirmed only after the scan: the next relay finds it and finishes."""
     from changefeed.relay import Relay
     from changefeed.stream_check import check_stream, wait_until_caught_up
-
     from queries import orders
     from queries.actor import SYSTEM
     from tests.order_helpers import customer

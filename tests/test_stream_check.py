@@ -15,19 +15,10 @@ from tests import factories
 from tests.cdc_helpers import (
     RelayThread,
     TopicReader,
-    drop_slot,
     produce,
     relay_config,
     unique_prefix,
-    unique_slot,
 )
-
-
-@pytest.fixture
-def slot(db):
-    name = unique_slot()
-    yield name
-    drop_slot(db, name)
 
 
 @pytest.fixture
