@@ -17,8 +17,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from queries.db import read
+from queries.order_states import HOLDING_STOCK
+from queries.vocabulary import MovementKind, TransferStatus
 
-LIVE_ORDER_STATUSES = ("allocated", "picking", "on_hold")
+# Lines of orders in these statuses hold stock; the rule lives in queries.order_states.
+LIVE_ORDER_STATUSES = HOLDING_STOCK
+_IN_TRANSIT, _RECEIVED, _CANCELLED = (TransferStatus.IN_TRANSIT, TransferStatus.RECEIVED,
+                                      TransferStatus.CANCELLED)
 
 INVARIANTS = {
     1: "stock bounds: on_hand >= 0, 0 <= reserved <= on_hand, incoming >= 0",
@@ -111,7 +116,7 @@ def _ledger_equals_stock(cur, limit: int) -> list[Violation]:
 def _incoming_equals_in_transit(cur, limit: int) -> list[Violation]:
     rows = cur.execute(
         "WITH t AS (SELECT to_location_id AS location_id, sku, sum(qty) AS qty FROM transfers "
-        "WHERE status = 'in_transit' GROUP BY to_location_id, sku), "
+        f"WHERE status = '{_IN_TRANSIT}' GROUP BY to_location_id, sku), "
         "s AS (SELECT location_id, sku, incoming FROM stock WHERE incoming <> 0) "
         "SELECT COALESCE(s.location_id, t.location_id) AS location_id, "
         "COALESCE(s.sku, t.sku) AS sku, COALESCE(s.incoming, 0)::INT8 AS incoming, "
@@ -144,13 +149,13 @@ def _transfer_ledgers_balance(cur, limit: int) -> list[Violation]:
         "ON m.ref_type = 'transfer' AND m.ref_id = t.id::TEXT "
         "GROUP BY t.id, t.from_location_id, t.to_location_id, t.sku, t.status, t.qty, "
         "t.received_qty) "
-        "SELECT *, CASE WHEN status = 'cancelled' THEN 0 ELSE -qty END AS want_source, "
-        "CASE WHEN status = 'received' THEN received_qty ELSE 0 END AS want_destination, "
-        "CASE WHEN status = 'in_transit' THEN qty ELSE 0 END AS want_incoming FROM m "
+        f"SELECT *, CASE WHEN status = '{_CANCELLED}' THEN 0 ELSE -qty END AS want_source, "
+        f"CASE WHEN status = '{_RECEIVED}' THEN received_qty ELSE 0 END AS want_destination, "
+        f"CASE WHEN status = '{_IN_TRANSIT}' THEN qty ELSE 0 END AS want_incoming FROM m "
         "WHERE stray_rows > 0 "
-        "OR source_on_hand <> CASE WHEN status = 'cancelled' THEN 0 ELSE -qty END "
-        "OR destination_on_hand <> CASE WHEN status = 'received' THEN received_qty ELSE 0 END "
-        "OR destination_incoming <> CASE WHEN status = 'in_transit' THEN qty ELSE 0 END "
+        f"OR source_on_hand <> CASE WHEN status = '{_CANCELLED}' THEN 0 ELSE -qty END "
+        f"OR destination_on_hand <> CASE WHEN status = '{_RECEIVED}' THEN received_qty ELSE 0 END "
+        f"OR destination_incoming <> CASE WHEN status = '{_IN_TRANSIT}' THEN qty ELSE 0 END "
         "ORDER BY from_location_id, sku, id LIMIT %s",
         (limit,),
     ).fetchall()
@@ -173,7 +178,7 @@ def _returns_match_ledger(cur, limit: int) -> list[Violation]:
         "WITH l AS (SELECT order_id::TEXT AS order_id, sum(returned_qty) AS units "
         "FROM order_lines WHERE returned_qty <> 0 GROUP BY order_id), "
         "m AS (SELECT ref_id AS order_id, sum(delta_on_hand) AS units FROM stock_movements "
-        "WHERE kind = 'return' AND ref_type = 'order' GROUP BY ref_id) "
+        f"WHERE kind = '{MovementKind.RETURN}' AND ref_type = 'order' GROUP BY ref_id) "
         "SELECT COALESCE(l.order_id, m.order_id) AS order_id, "
         "COALESCE(l.units, 0)::INT8 AS line_units, COALESCE(m.units, 0)::INT8 AS ledger_units "
         "FROM l FULL JOIN m ON m.order_id = l.order_id "
@@ -224,7 +229,7 @@ def _actors_recorded(cur, limit: int) -> list[Violation]:
         "UNION ALL (SELECT 'order_events', id::TEXT, NULL, NULL FROM order_events "
         " WHERE actor IS NULL OR btrim(actor) = '' LIMIT %s) "
         "UNION ALL (SELECT 'transfers', id::TEXT, from_location_id, sku FROM transfers "
-        " WHERE btrim(created_by) = '' OR (status <> 'in_transit' "
+        f" WHERE btrim(created_by) = '' OR (status <> '{_IN_TRANSIT}' "
         " AND (closed_by IS NULL OR btrim(closed_by) = '')) LIMIT %s)",
         (limit, limit, limit),
     ).fetchall()

@@ -26,16 +26,12 @@ from queries.idempotency import run_command
 from queries.quantities import non_negative, non_zero
 from queries.stock_ledger import apply_movement
 from queries.text_input import optional_text
+from queries.vocabulary import AdjustmentReason, CountReason, MovementKind
 
 # reason code -> (label, direction): +1 only adds stock, -1 only removes it, 0 either way.
+# Declared in queries.vocabulary (AdjustmentReason); this mapping stays for the callers.
 ADJUSTMENT_REASONS: dict[str, tuple[str, int]] = {
-    "received": ("Received (outside a transfer)", +1),
-    "damaged": ("Damaged", -1),
-    "theft_or_loss": ("Theft or loss", -1),
-    "return_restock": ("Customer return, restocked", +1),
-    "promotion": ("Promotion", 0),
-    "correction": ("Correction", 0),
-    "other": ("Other (note required)", 0),
+    reason: (reason.label, reason.direction) for reason in AdjustmentReason
 }
 MAX_NOTE = 500
 MAX_REFERENCE = 100
@@ -53,7 +49,7 @@ def _check_reason(reason: str, qty: int, note: str | None) -> None:
         raise InvalidInput(f"A '{reason}' adjustment adds stock; enter a positive quantity.")
     if direction < 0 and qty > 0:
         raise InvalidInput(f"A '{reason}' adjustment removes stock; enter a negative quantity.")
-    if reason == "other" and not note:
+    if reason == AdjustmentReason.OTHER and not note:
         raise InvalidInput("Please explain an 'other' adjustment in the note.")
 
 
@@ -76,7 +72,7 @@ def adjust_stock(actor: Actor, *, location_id: str, sku: str, qty: int, reason: 
                     f"{target.sku} is not stocked at {target.location_id}; nothing to remove.")
             add_stock_row(cur, target.location_id, target.sku)
         row = apply_movement(
-            cur, location_id=target.location_id, sku=target.sku, kind="adjustment",
+            cur, location_id=target.location_id, sku=target.sku, kind=MovementKind.ADJUSTMENT,
             actor=actor.username, delta_on_hand=qty, reason=reason, note=note,
             ref_type="reference" if reference else None, ref_id=reference,
         )
@@ -126,8 +122,8 @@ def record_count(actor: Actor, *, location_id: str, sku: str, counted: int,
                 _below_reserved(target.location_id, target.sku, counted, current["reserved"]))
         difference = counted - current["on_hand"]
         row = apply_movement(
-            cur, location_id=target.location_id, sku=target.sku, kind="count",
-            actor=actor.username, delta_on_hand=difference, reason="cycle_count", note=note,
+            cur, location_id=target.location_id, sku=target.sku, kind=MovementKind.COUNT,
+            actor=actor.username, delta_on_hand=difference, reason=CountReason.CYCLE_COUNT, note=note,
         )
         return _stock_result(row) | {"counted": counted, "difference": difference}
 
@@ -309,9 +305,9 @@ def apply_bulk_count(actor: Actor, sheet: CountSheet, *, idempotency_key: str | 
                 raise InsufficientStock(f"Row {line.row}: " + _below_reserved(
                     line.location_id, line.sku, line.counted, current["reserved"]))
             difference = line.counted - current["on_hand"]
-            apply_movement(cur, location_id=line.location_id, sku=line.sku, kind="count",
+            apply_movement(cur, location_id=line.location_id, sku=line.sku, kind=MovementKind.COUNT,
                            actor=actor.username, delta_on_hand=difference,
-                           reason="cycle_count", note=note)
+                           reason=CountReason.CYCLE_COUNT, note=note)
             changed += bool(difference)
             net += difference
         return {"counted": len(lines), "changed": changed, "net_difference": net}

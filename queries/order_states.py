@@ -11,15 +11,17 @@ hold their reserved_qty; every other status holds nothing (invariant 4).
 from __future__ import annotations
 
 from queries.errors import InvalidTransition
+from queries.vocabulary import OrderStatus
 
-PENDING = "pending"
-ALLOCATED = "allocated"
-PICKING = "picking"
-SHIPPED = "shipped"
-DELIVERED = "delivered"
-CANCELLED = "cancelled"
-RETURNED = "returned"
-ON_HOLD = "on_hold"
+# The statuses are declared in queries.vocabulary; these names stay for the callers.
+PENDING = OrderStatus.PENDING
+ALLOCATED = OrderStatus.ALLOCATED
+PICKING = OrderStatus.PICKING
+SHIPPED = OrderStatus.SHIPPED
+DELIVERED = OrderStatus.DELIVERED
+CANCELLED = OrderStatus.CANCELLED
+RETURNED = OrderStatus.RETURNED
+ON_HOLD = OrderStatus.ON_HOLD
 
 STATUSES = (PENDING, ALLOCATED, PICKING, ON_HOLD, SHIPPED, DELIVERED, CANCELLED, RETURNED)
 # Statuses from which an order may be put on hold (and to which a hold returns).
@@ -50,7 +52,13 @@ ADDRESS_EDITABLE = NOT_SHIPPED
 
 
 def label(status: str | None) -> str:
-    return (status or "none").replace("_", " ")
+    """The status as a word in a sentence ("on hold"); an unknown one as stored."""
+    if status is None:
+        return "none"
+    try:
+        return OrderStatus(status).label
+    except ValueError:
+        return status.replace("_", " ")
 
 
 def check_transition(current: str, target: str, held_from: str | None = None) -> None:

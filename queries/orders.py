@@ -34,6 +34,7 @@ from queries.idempotency import run_command
 from queries.quantities import positive
 from queries.stock_ledger import apply_movement
 from queries.text_input import required_text
+from queries.vocabulary import EventKind, MovementKind
 
 MAX_NOTE = 2000
 MAX_REASON = 200
@@ -187,7 +188,7 @@ def _recompute_total(cur, order_id: str) -> Decimal:
     return row["total"]
 
 
-def _event(cur, order_id: str, actor: Actor, kind: str, from_status: str | None,
+def _event(cur, order_id: str, actor: Actor, kind: EventKind, from_status: str | None,
            to_status: str | None, details: dict, note: str | None) -> None:
     cur.execute(
         "INSERT INTO order_events (order_id, actor, kind, from_status, to_status, details, note) "
@@ -320,7 +321,7 @@ def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = 
                               line["location_id"])
         back_ordered = [{"line_no": w.line_no, "sku": w.sku, "qty": w.qty}
                         for w in wants if chosen[w.line_no] is None]
-        _event(cur, order_id, actor, "placed", None, status, {
+        _event(cur, order_id, actor, EventKind.PLACED, None, status, {
             "lines": [{"line_no": line["line_no"], "sku": line["sku"], "qty": line["qty"],
                        "location_id": line["location_id"]} for line in order_lines],
             "back_ordered": back_ordered,
@@ -354,7 +355,7 @@ def allocate_pending(actor: Actor, order_id, *, expected_version: int | None,
             line["location_id"] = chosen[line["line_no"]]
         version = _update_order(cur, order["id"], actor, status=states.ALLOCATED,
                                 fulfilment_location_id=allocation.main_location(lines))
-        _event(cur, order["id"], actor, "allocated", order["status"], states.ALLOCATED, {
+        _event(cur, order["id"], actor, EventKind.ALLOCATED, order["status"], states.ALLOCATED, {
             "lines": [{"line_no": n, "location_id": loc} for n, loc in chosen.items()],
         }, note)
         return _result(str(order["id"]), states.ALLOCATED, version)
@@ -366,7 +367,7 @@ def allocate_waiting_orders(actor: Actor, limit: int = 50, skus: list[str] | Non
     """Try to allocate the oldest pending orders (after stock arrived), only those with a line
     of `skus` if given; skips those still short."""
     permissions.require(actor, "order.fix")
-    where, params = ["o.status = 'pending'"], []
+    where, params = [f"o.status = '{states.PENDING}'"], []
     if not actor.all_regions:
         where.append("o.region = ANY(%s)")
         params.append(list(actor.regions))
@@ -391,7 +392,7 @@ def allocate_waiting_orders(actor: Actor, limit: int = 50, skus: list[str] | Non
 
 # ---------------------------------------------------------------- status changes
 
-def _move(actor: Actor, order_id, target: str, kind: str, expected_version: int | None,
+def _move(actor: Actor, order_id, target: str, kind: EventKind, expected_version: int | None,
           key: str | None, note: str | None, on_lines=None, extra_changes=None) -> dict:
     """A plain status change; on_lines(cur, order, lines) -> details does the stock part."""
     note = clean_note(note)
@@ -423,7 +424,7 @@ def cancel_order(actor: Actor, order_id, *, expected_version: int | None, key: s
             _set_line(cur, order["id"], line["line_no"], reserved_qty=0, location_id=None)
         return {"released": released}
 
-    return _move(actor, order_id, states.CANCELLED, "cancelled", expected_version, key, note,
+    return _move(actor, order_id, states.CANCELLED, EventKind.CANCELLED, expected_version, key, note,
                  on_lines=release_all, extra_changes=lambda order: {"fulfilment_location_id": None})
 
 
@@ -436,7 +437,7 @@ def hold_order(actor: Actor, order_id, *, expected_version: int | None, key: str
         states.check_transition(order["status"], states.ON_HOLD)
         version = _update_order(cur, order["id"], actor, status=states.ON_HOLD,
                                 held_from_status=order["status"])
-        _event(cur, order["id"], actor, "held", order["status"], states.ON_HOLD,
+        _event(cur, order["id"], actor, EventKind.HELD, order["status"], states.ON_HOLD,
                {"held_from_status": order["status"]}, note)
         return _result(str(order["id"]), states.ON_HOLD, version)
 
@@ -451,7 +452,7 @@ def release_hold(actor: Actor, order_id, *, expected_version: int | None, key: s
     def body(cur, order):
         target = states.hold_release_target(order["status"], order["held_from_status"])
         version = _update_order(cur, order["id"], actor, status=target, held_from_status=None)
-        _event(cur, order["id"], actor, "hold_released", states.ON_HOLD, target, {}, note)
+        _event(cur, order["id"], actor, EventKind.HOLD_RELEASED, states.ON_HOLD, target, {}, note)
         return _result(str(order["id"]), target, version)
 
     return _fix("order.release_hold", actor, order_id, expected_version, key, body)
@@ -459,7 +460,7 @@ def release_hold(actor: Actor, order_id, *, expected_version: int | None, key: s
 
 def mark_picking(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
                  note: str | None = None) -> dict:
-    return _move(actor, order_id, states.PICKING, "picking", expected_version, key, note)
+    return _move(actor, order_id, states.PICKING, EventKind.PICKING, expected_version, key, note)
 
 
 def mark_shipped(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
@@ -477,13 +478,13 @@ def mark_shipped(actor: Actor, order_id, *, expected_version: int | None, key: s
                              "qty": line["reserved_qty"], "location_id": line["location_id"]})
         return {"consumed": consumed}
 
-    return _move(actor, order_id, states.SHIPPED, "shipped", expected_version, key, note,
+    return _move(actor, order_id, states.SHIPPED, EventKind.SHIPPED, expected_version, key, note,
                  on_lines=consume_all)
 
 
 def mark_delivered(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
                    note: str | None = None) -> dict:
-    return _move(actor, order_id, states.DELIVERED, "delivered", expected_version, key, note)
+    return _move(actor, order_id, states.DELIVERED, EventKind.DELIVERED, expected_version, key, note)
 
 
 def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
@@ -505,7 +506,7 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
         plan = order_returns.plan_return(lines, wanted)
         for item in plan:
             add_stock_row(cur, location_id, item.sku)
-            apply_movement(cur, location_id=location_id, sku=item.sku, kind="return",
+            apply_movement(cur, location_id=location_id, sku=item.sku, kind=MovementKind.RETURN,
                            actor=actor.username, delta_on_hand=item.qty, reason=reason,
                            ref_type="order", ref_id=str(order["id"]), note=f"line {item.line_no}")
             cur.execute(
@@ -521,7 +522,7 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
         details = {"location_id": location_id, "reason": reason, "still_out": still_out,
                    "restocked": [{"line_no": i.line_no, "sku": i.sku, "qty": i.qty}
                                  for i in plan]}
-        _event(cur, order["id"], actor, "returned" if complete else "partially_returned",
+        _event(cur, order["id"], actor, EventKind.RETURNED if complete else EventKind.PARTIALLY_RETURNED,
                order["status"], target, details, note)
         return _result(str(order["id"]), target, version, units=units, still_out=still_out)
 
@@ -554,7 +555,7 @@ def change_line_qty(actor: Actor, order_id, *, line_no: int, qty: int, expected_
         else:
             _set_line(cur, order["id"], line_no, qty=qty)
         version = _update_order(cur, order["id"], actor, total=_recompute_total(cur, order["id"]))
-        _event(cur, order["id"], actor, "line_qty_changed", order["status"], order["status"], {
+        _event(cur, order["id"], actor, EventKind.LINE_QTY_CHANGED, order["status"], order["status"], {
             "line_no": line_no, "sku": line["sku"], "from_qty": line["qty"], "to_qty": qty,
             "location_id": line["location_id"],
         }, note)
@@ -597,7 +598,7 @@ def add_line(actor: Actor, order_id, *, sku: str, qty: int, expected_version: in
         if holds:
             changes["fulfilment_location_id"] = allocation.main_location(_lines(cur, order["id"]))
         version = _update_order(cur, order["id"], actor, **changes)
-        _event(cur, order["id"], actor, "line_added", order["status"], order["status"], {
+        _event(cur, order["id"], actor, EventKind.LINE_ADDED, order["status"], order["status"], {
             "line_no": line_no, "sku": sku, "qty": qty, "location_id": location_id,
         }, note)
         return _result(oid, order["status"], version, line_no=line_no)
@@ -622,7 +623,7 @@ def remove_line(actor: Actor, order_id, *, line_no: int, expected_version: int |
         remaining = [other for other in lines if other["line_no"] != line_no]
         version = _update_order(cur, order["id"], actor, total=_recompute_total(cur, order["id"]),
                                 fulfilment_location_id=allocation.main_location(remaining))
-        _event(cur, order["id"], actor, "line_removed", order["status"], order["status"], {
+        _event(cur, order["id"], actor, EventKind.LINE_REMOVED, order["status"], order["status"], {
             "line_no": line_no, "sku": line["sku"], "qty": line["qty"], "released": released,
         }, note)
         return _result(oid, order["status"], version)
@@ -656,7 +657,7 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
         line["location_id"] = location_id
         version = _update_order(cur, order["id"], actor,
                                 fulfilment_location_id=allocation.main_location(lines))
-        _event(cur, order["id"], actor, "line_reallocated", order["status"], order["status"], {
+        _event(cur, order["id"], actor, EventKind.LINE_REALLOCATED, order["status"], order["status"], {
             "line_no": line_no, "sku": line["sku"], "qty": line["qty"],
             "from_location_id": previous, "to_location_id": location_id,
         }, note)
@@ -677,7 +678,7 @@ def change_shipping_address(actor: Actor, order_id, *, address: str, expected_ve
         if order["ship_address"] == address:
             raise InvalidInput("The order already ships to that address.")
         version = _update_order(cur, order["id"], actor, ship_address=address)
-        _event(cur, order["id"], actor, "address_changed", order["status"], order["status"], {
+        _event(cur, order["id"], actor, EventKind.ADDRESS_CHANGED, order["status"], order["status"], {
             "from_address": order["ship_address"], "to_address": address,
         }, note)
         return _result(str(order["id"]), order["status"], version)
@@ -691,7 +692,7 @@ def add_note(actor: Actor, order_id, *, note: str, expected_version: int | None,
 
     def body(cur, order):
         version = _update_order(cur, order["id"], actor)
-        _event(cur, order["id"], actor, "note", order["status"], order["status"], {}, note)
+        _event(cur, order["id"], actor, EventKind.NOTE, order["status"], order["status"], {}, note)
         return _result(str(order["id"]), order["status"], version)
 
     return _fix("order.add_note", actor, order_id, expected_version, key, body)

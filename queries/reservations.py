@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from queries.quantities import positive
 from queries.stock_ledger import apply_movement
+from queries.vocabulary import MovementKind
 
 
 def reserve(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: str,
             note: str | None = None) -> dict:
     """Hold qty of available stock for an order line."""
     return apply_movement(
-        cur, location_id=location_id, sku=sku, kind="reserve", actor=actor,
+        cur, location_id=location_id, sku=sku, kind=MovementKind.RESERVE, actor=actor,
         delta_reserved=positive(qty), ref_type="order", ref_id=str(order_id), note=note,
     )
 
@@ -23,7 +24,7 @@ def release(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: 
             note: str | None = None) -> dict:
     """Give back qty an order line held."""
     return apply_movement(
-        cur, location_id=location_id, sku=sku, kind="release", actor=actor,
+        cur, location_id=location_id, sku=sku, kind=MovementKind.RELEASE, actor=actor,
         delta_reserved=-positive(qty), ref_type="order", ref_id=str(order_id), note=note,
     )
 
@@ -32,7 +33,7 @@ def consume(cur, *, location_id: str, sku: str, qty: int, actor: str, order_id: 
     """Shipping: the reservation and the on-hand units leave together."""
     qty = positive(qty)
     return apply_movement(
-        cur, location_id=location_id, sku=sku, kind="ship", actor=actor,
+        cur, location_id=location_id, sku=sku, kind=MovementKind.SHIP, actor=actor,
         delta_on_hand=-qty, delta_reserved=-qty, ref_type="order", ref_id=str(order_id),
     )
 

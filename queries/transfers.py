@@ -44,12 +44,10 @@ from queries.idempotency import run_command
 from queries.quantities import non_negative, positive
 from queries.stock_ledger import apply_movement
 from queries.text_input import optional_text
+from queries.vocabulary import MovementKind, ShortfallReason, TransferStatus
 
-SHORTFALL_REASONS: dict[str, str] = {
-    "damaged": "Damaged in transit",
-    "theft_or_loss": "Lost or stolen in transit",
-    "other": "Other (note required)",
-}
+# Declared in queries.vocabulary (ShortfallReason); this mapping stays for the callers.
+SHORTFALL_REASONS: dict[str, str] = {reason: reason.label for reason in ShortfallReason}
 MAX_NOTE = 500
 
 
@@ -124,12 +122,12 @@ def ship_transfer_in_tx(cur, actor: Actor, source: str, destination: str, sku: s
     common = {"sku": ends.sku, "actor": actor.username, "ref_type": "transfer",
               "ref_id": ends.transfer_id}
     _apply_sorted(cur, [
-        {"location_id": ends.from_location_id, "kind": "transfer_out",
+        {"location_id": ends.from_location_id, "kind": MovementKind.TRANSFER_OUT,
          "delta_on_hand": -qty, "note": note, **common},
-        {"location_id": ends.to_location_id, "kind": "transfer_in_transit",
+        {"location_id": ends.to_location_id, "kind": MovementKind.TRANSFER_IN_TRANSIT,
          "delta_incoming": qty, **common},
     ])
-    return {"transfer_id": ends.transfer_id, "status": "in_transit",
+    return {"transfer_id": ends.transfer_id, "status": TransferStatus.IN_TRANSIT,
             "from_location_id": ends.from_location_id, "to_location_id": ends.to_location_id,
             "sku": ends.sku, "qty": qty}
 
@@ -148,11 +146,12 @@ def _explain_not_open(cur, actor: Actor, transfer_id: str, action: str,
         raise NotFound(f"There is no transfer {transfer_id}.")
     region = row["to_region"] if action == "transfer.receive" else _cancel_region(actor, row)
     permissions.require(actor, action, region)
-    verb = "received" if action == "transfer.receive" else "cancelled"
+    verb = (TransferStatus.RECEIVED if action == "transfer.receive"
+            else TransferStatus.CANCELLED)
     when = f" by {row['closed_by']} at {row['closed_at']:%Y-%m-%d %H:%M}" if row["closed_by"] else ""
     if row["status"] == verb:
         raise AlreadyDone(f"Transfer {transfer_id} was already {verb}{when}.")
-    if row["status"] != "in_transit":
+    if row["status"] != TransferStatus.IN_TRANSIT:
         raise InvalidTransition(f"Transfer {transfer_id} was {row['status']}{when}; "
                                 f"it can no longer be {verb}.")
     raise InvalidQuantity(f"Cannot receive {received_qty}: transfer {transfer_id} shipped "
@@ -180,10 +179,10 @@ def receive_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | N
 
     def body(cur) -> dict:
         row = cur.execute(
-            "UPDATE transfers AS t SET status = 'received', "
+            f"UPDATE transfers AS t SET status = '{TransferStatus.RECEIVED}', "
             "received_qty = COALESCE(%s::INT8, t.qty), closed_by = %s, closed_at = now(), "
             "version = t.version + 1 FROM locations AS l "
-            "WHERE t.id = %s AND t.status = 'in_transit' AND l.id = t.to_location_id "
+            f"WHERE t.id = %s AND t.status = '{TransferStatus.IN_TRANSIT}' AND l.id = t.to_location_id "
             "AND t.qty >= COALESCE(%s::INT8, t.qty) "
             "RETURNING t.from_location_id, t.to_location_id, t.sku, t.qty, t.received_qty, "
             "t.version, l.region AS to_region",
@@ -197,12 +196,12 @@ def receive_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | N
         common = {"location_id": row["to_location_id"], "sku": row["sku"],
                   "actor": actor.username, "ref_type": "transfer", "ref_id": transfer_id}
         if received:
-            apply_movement(cur, kind="transfer_in", delta_incoming=-received,
+            apply_movement(cur, kind=MovementKind.TRANSFER_IN, delta_incoming=-received,
                            delta_on_hand=received, note=note, **common)
         if shortfall:
-            apply_movement(cur, kind="transfer_shortfall", delta_incoming=-shortfall,
+            apply_movement(cur, kind=MovementKind.TRANSFER_SHORTFALL, delta_incoming=-shortfall,
                            reason=reason, note=note, **common)
-        return {"transfer_id": transfer_id, "status": "received", "qty": row["qty"],
+        return {"transfer_id": transfer_id, "status": TransferStatus.RECEIVED, "qty": row["qty"],
                 "received_qty": received, "shortfall": shortfall, "shortfall_reason": reason,
                 "to_location_id": row["to_location_id"], "sku": row["sku"],
                 "version": row["version"]}
@@ -216,7 +215,7 @@ def _shortfall_reason(shortfall: int, reason: str | None, note: str | None) -> s
     if reason not in SHORTFALL_REASONS:
         raise InvalidInput(f"{shortfall} units are missing: choose why "
                            f"({', '.join(SHORTFALL_REASONS)}).")
-    if reason == "other" and not note:
+    if reason == ShortfallReason.OTHER and not note:
         raise InvalidInput("Please explain an 'other' shortfall in the note.")
     return reason
 
@@ -230,9 +229,10 @@ def cancel_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | No
 
     def body(cur) -> dict:
         row = cur.execute(
-            "UPDATE transfers AS t SET status = 'cancelled', closed_by = %s, closed_at = now(), "
+            f"UPDATE transfers AS t SET status = '{TransferStatus.CANCELLED}', closed_by = %s, "
+            "closed_at = now(), "
             "version = t.version + 1 FROM locations AS lf, locations AS lt "
-            "WHERE t.id = %s AND t.status = 'in_transit' "
+            f"WHERE t.id = %s AND t.status = '{TransferStatus.IN_TRANSIT}' "
             "AND lf.id = t.from_location_id AND lt.id = t.to_location_id "
             "RETURNING t.from_location_id, t.to_location_id, t.sku, t.qty, t.version, "
             "lf.region AS from_region, lt.region AS to_region",
@@ -244,12 +244,12 @@ def cancel_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | No
         common = {"sku": row["sku"], "actor": actor.username, "ref_type": "transfer",
                   "ref_id": transfer_id, "note": note}
         _apply_sorted(cur, [
-            {"location_id": row["to_location_id"], "kind": "transfer_cancel",
+            {"location_id": row["to_location_id"], "kind": MovementKind.TRANSFER_CANCEL,
              "delta_incoming": -row["qty"], **common},
-            {"location_id": row["from_location_id"], "kind": "transfer_return",
+            {"location_id": row["from_location_id"], "kind": MovementKind.TRANSFER_RETURN,
              "delta_on_hand": row["qty"], **common},
         ])
-        return {"transfer_id": transfer_id, "status": "cancelled", "qty": row["qty"],
+        return {"transfer_id": transfer_id, "status": TransferStatus.CANCELLED, "qty": row["qty"],
                 "from_location_id": row["from_location_id"], "sku": row["sku"],
                 "version": row["version"]}
 
@@ -269,7 +269,8 @@ def open_transfers(actor: Actor, location_id: str, limit: int = 500) -> list[dic
             "CASE WHEN t.to_location_id = %s THEN 'in' ELSE 'out' END AS direction, "
             "t.from_location_id, t.to_location_id, t.sku, t.qty, t.note, t.created_by, "
             "t.created_at, t.version FROM transfers t "
-            "WHERE t.status = 'in_transit' AND (t.to_location_id = %s OR t.from_location_id = %s) "
+            f"WHERE t.status = '{TransferStatus.IN_TRANSIT}' "
+            "AND (t.to_location_id = %s OR t.from_location_id = %s) "
             "ORDER BY t.created_at, t.id LIMIT %s",
             (location_id, location_id, location_id, limit),
         ).fetchall()

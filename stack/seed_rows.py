@@ -25,6 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
+from queries.order_states import HOLDING_STOCK
+from queries.vocabulary import (
+    AdjustmentReason,
+    EventKind,
+    MovementKind,
+    OrderStatus,
+    ReturnReason,
+    TransferStatus,
+    event_kind_for_transition,
+)
 from stack import seasonality
 from stack import seed_catalog as cat
 
@@ -52,7 +62,27 @@ SCALES = {
     "large": Scale("large", 200, 10_000, 1_000_000, 150_000, 2_000, 10_000, batch_orders=25_000),
 }
 
-OPEN_STATUSES = ("allocated", "picking", "on_hold")
+OPEN_STATUSES = tuple(str(status) for status in HOLDING_STOCK)
+
+# The words the rows are written with, as plain strings for the hot loops (queries.vocabulary).
+PENDING, ALLOCATED, PICKING, ON_HOLD, SHIPPED, DELIVERED, CANCELLED, RETURNED = (
+    str(OrderStatus.PENDING), str(OrderStatus.ALLOCATED), str(OrderStatus.PICKING),
+    str(OrderStatus.ON_HOLD), str(OrderStatus.SHIPPED), str(OrderStatus.DELIVERED),
+    str(OrderStatus.CANCELLED), str(OrderStatus.RETURNED))
+PLACED = str(EventKind.PLACED)
+# Every transition the seed walks an order through -> the event kind the app writes for it.
+TRANSITION_EVENT = {
+    (before, after): str(event_kind_for_transition(before, after))
+    for before in OrderStatus for after in OrderStatus
+}
+IN_TRANSIT, RECEIVED = str(TransferStatus.IN_TRANSIT), str(TransferStatus.RECEIVED)
+RESERVE, RELEASE, SHIP, RETURN = (str(MovementKind.RESERVE), str(MovementKind.RELEASE),
+                                  str(MovementKind.SHIP), str(MovementKind.RETURN))
+ADJUSTMENT, TRANSFER_OUT = str(MovementKind.ADJUSTMENT), str(MovementKind.TRANSFER_OUT)
+TRANSFER_IN_TRANSIT, TRANSFER_IN = (str(MovementKind.TRANSFER_IN_TRANSIT),
+                                    str(MovementKind.TRANSFER_IN))
+DAMAGED, RECEIVED_REASON = str(AdjustmentReason.DAMAGED), str(AdjustmentReason.RECEIVED)
+CUSTOMER_RETURN = str(ReturnReason.CUSTOMER_RETURN)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,26 +326,26 @@ def timeline(rnd: Callable[[], float], t0: int) -> list[tuple[int, str, str, str
     picking = allocated + 1200 + int(rnd() * 27600)         # 20 minutes - 8 hours
     shipped = picking + HOUR + int(rnd() * 19 * HOUR)
     delivered = shipped + DAY + int(rnd() * 4 * DAY)
-    steps = [(allocated, "pending", "allocated", None), (picking, "allocated", "picking", None),
-             (shipped, "picking", "shipped", None), (delivered, "shipped", "delivered", None)]
+    steps = [(allocated, PENDING, ALLOCATED, None), (picking, ALLOCATED, PICKING, None),
+             (shipped, PICKING, SHIPPED, None), (delivered, SHIPPED, DELIVERED, None)]
     fate = rnd()
     if fate < 0.035:                                      # cancelled before it shipped
         at = t0 + 300 + int(rnd() * (shipped - t0 - 360))
         done = [s for s in steps if s[0] < at]
-        current = done[-1][2] if done else "pending"
-        return done + [(at, current, "cancelled", "Cancelled at the customer's request")]
+        current = done[-1][2] if done else PENDING
+        return done + [(at, current, CANCELLED, "Cancelled at the customer's request")]
     if fate < 0.065:                                      # delivered, then sent back
-        steps.append((delivered + 2 * DAY + int(rnd() * 18 * DAY), "delivered", "returned",
+        steps.append((delivered + 2 * DAY + int(rnd() * 18 * DAY), DELIVERED, RETURNED,
                       "Returned by the customer"))
         return steps
     if fate < 0.085:                                      # held for a while before shipping
         at = allocated + 60 + int(rnd() * (shipped - allocated - 120))
         duration = HOUR + int(rnd() * 3 * DAY)
-        stage = "picking" if at > picking else "allocated"
+        stage = PICKING if at > picking else ALLOCATED
         note = cat.HOLD_NOTES[int(rnd() * len(cat.HOLD_NOTES))]
         before = [s for s in steps if s[0] < at]
         after = [(t + duration + MINUTE, a, b, n) for t, a, b, n in steps if t >= at]
-        return before + [(at, stage, "on_hold", note), (at + duration, "on_hold", stage,
+        return before + [(at, stage, ON_HOLD, note), (at + duration, ON_HOLD, stage,
                                                          "Hold released")] + after
     return steps
 
@@ -343,6 +373,7 @@ def orders_batches(world: World, spool, progress: Callable[[int], None]):
                                                       for c in candidates)))
     customers = world.customers
     choices = rng.choices
+    transition_event = TRANSITION_EVENT
     orders_rows: list[str] = []
     lines_rows: list[str] = []
     events_rows: list[str] = []
@@ -356,9 +387,9 @@ def orders_batches(world: World, spool, progress: Callable[[int], None]):
         picked = list(dict.fromkeys(choices(range(nsku), cum_weights=pop_cum, k=n_lines)))
         qty = [quantities[int(rnd() * len(quantities))] for _ in picked]
         steps = [s for s in timeline(rnd, t0) if s[0] <= now]
-        status = steps[-1][2] if steps else "pending"
-        held_from = steps[-1][1] if status == "on_hold" else None
-        was_allocated = bool(steps) and steps[0][2] == "allocated"
+        status = steps[-1][2] if steps else PENDING
+        held_from = steps[-1][1] if status == ON_HOLD else None
+        was_allocated = bool(steps) and steps[0][2] == ALLOCATED
         candidates, cum = fulfil[region]
         location = choices(candidates, cum_weights=cum)[0] if was_allocated else None
         location_id = location.id if location else NULL
@@ -367,26 +398,27 @@ def orders_batches(world: World, spool, progress: Callable[[int], None]):
         for n, (si, q) in enumerate(zip(picked, qty, strict=True), start=1):
             total += q * prices[si]
             lines_rows.append(f"{order_id}\t{n}\t{skus[si]}\t{q}\t{price_text[si]}\t{location_id}\t"
-                              f"{q if reserve_now else 0}\t{q if status == 'returned' else 0}\n")
+                              f"{q if reserve_now else 0}\t{q if status == RETURNED else 0}\n")
         promised = t0 + (2 + int(rnd() * 4)) * DAY
         updated = steps[-1][0] if steps else t0
         orders_rows.append(
             f"{order_id}\t{customer_id}\t{region}\t{status}\t{held_from or NULL}\t{location_id}\t"
             f"{address}\t{_money(total)}\t{ts(promised)}\t{ts(t0)}\t{ts(updated)}\t{ACTOR}\t"
             f"{1 + len(steps)}\n")
-        events_rows.append(f"{uuid()}\t{order_id}\t{ACTOR}\tcreated\t{NULL}\tpending\t{NULL}\t"
+        events_rows.append(f"{uuid()}\t{order_id}\t{ACTOR}\t{PLACED}\t{NULL}\t{PENDING}\t{NULL}\t"
                            f"{ts(t0)}\n")
         for at, before, after, note in steps:
-            events_rows.append(f"{uuid()}\t{order_id}\t{ACTOR}\tstatus_changed\t{before}\t{after}\t"
+            events_rows.append(f"{uuid()}\t{order_id}\t{ACTOR}\t{transition_event[before, after]}\t"
+                               f"{before}\t{after}\t"
                                f"{note or NULL}\t{ts(at)}\n")
-            if after == "allocated" and before == "pending":
-                kind, d_on_hand, d_reserved, reason = "reserve", 0, 1, NULL
-            elif after == "shipped":
-                kind, d_on_hand, d_reserved, reason = "ship", -1, -1, NULL
-            elif after == "returned":
-                kind, d_on_hand, d_reserved, reason = "return", 1, 0, "customer_return"
-            elif after == "cancelled" and before in ("allocated", "picking"):
-                kind, d_on_hand, d_reserved, reason = "release", 0, -1, NULL
+            if after == ALLOCATED and before == PENDING:
+                kind, d_on_hand, d_reserved, reason = RESERVE, 0, 1, NULL
+            elif after == SHIPPED:
+                kind, d_on_hand, d_reserved, reason = SHIP, -1, -1, NULL
+            elif after == RETURNED:
+                kind, d_on_hand, d_reserved, reason = RETURN, 1, 0, CUSTOMER_RETURN
+            elif after == CANCELLED and before in (ALLOCATED, PICKING):
+                kind, d_on_hand, d_reserved, reason = RELEASE, 0, -1, NULL
             else:
                 continue
             stamp = ts(at)
@@ -442,8 +474,8 @@ def transfers_text(world: World, spool) -> list[str]:
                for r in cat.REGIONS}
     region_cum = list(accumulate(cat.REGION_SHARE[r] for r in cat.REGIONS))
     rows, ledger = [], []
-    plan = ([("in_transit", 3 * DAY)] * world.scale.transfers_in_transit
-            + [("received", 60 * DAY)] * world.scale.transfers_received)
+    plan = ([(IN_TRANSIT, 3 * DAY)] * world.scale.transfers_in_transit
+            + [(RECEIVED, 60 * DAY)] * world.scale.transfers_received)
     for status, window in plan:
         region = rng.choices(cat.REGIONS, cum_weights=region_cum)[0]
         source = rng.choice(sources[region])
@@ -453,7 +485,7 @@ def transfers_text(world: World, spool) -> list[str]:
         qty = 5 + int(rnd() * 55) * (2 if target.kind in ("dc", "warehouse") else 1)
         transfer_id = uuid()
         note = cat.TRANSFER_NOTES[int(rnd() * len(cat.TRANSFER_NOTES))]
-        if status == "in_transit":
+        if status == IN_TRANSIT:
             created = world.now - int(rnd() * window)
             closed = None
         else:
@@ -462,16 +494,17 @@ def transfers_text(world: World, spool) -> list[str]:
         source_slot = source.index * nsku + si
         target_slot = target.index * nsku + si
         world.outflow[source_slot] += qty
-        steps = [(source_slot, source.id, "transfer_out", "dispatched", -qty, 0, created),
-                 (target_slot, target.id, "transfer_in", "dispatched", 0, qty, created)]
+        # The app's ledger rows for a transfer (queries/transfers.py), which carry no reason.
+        steps = [(source_slot, source.id, TRANSFER_OUT, NULL, -qty, 0, created),
+                 (target_slot, target.id, TRANSFER_IN_TRANSIT, NULL, 0, qty, created)]
         if closed is None:
             world.incoming[target_slot] += qty
-            rows.append(f"{transfer_id}\t{source.id}\t{target.id}\t{sku}\t{qty}\t{NULL}\tin_transit\t"
+            rows.append(f"{transfer_id}\t{source.id}\t{target.id}\t{sku}\t{qty}\t{NULL}\t{IN_TRANSIT}\t"
                         f"{note}\t{ACTOR}\t{ts(created)}\t{NULL}\t{NULL}\t1\n")
         else:
             world.inflow[target_slot] += qty
-            steps.append((target_slot, target.id, "transfer_in", "received", qty, -qty, closed))
-            rows.append(f"{transfer_id}\t{source.id}\t{target.id}\t{sku}\t{qty}\t{qty}\treceived\t"
+            steps.append((target_slot, target.id, TRANSFER_IN, NULL, qty, -qty, closed))
+            rows.append(f"{transfer_id}\t{source.id}\t{target.id}\t{sku}\t{qty}\t{qty}\t{RECEIVED}\t"
                         f"{note}\t{ACTOR}\t{ts(created)}\t{ACTOR}\t{ts(closed)}\t2\n")
         for slot, location_id, kind, reason, d_on_hand, d_incoming, at in steps:
             world.movements[slot] += 1
@@ -532,12 +565,12 @@ def stock_batches(world: World, spool, batch: int, progress: Callable[[int], Non
                 movements[slot] += 1
                 if at > last_change[slot]:
                     last_change[slot] = at
-                ledger.append(f"{uuid()}\t{location_id}\t{sku}\tadjustment\tdamaged\t{-damaged}\t0\t0\t"
+                ledger.append(f"{uuid()}\t{location_id}\t{sku}\t{ADJUSTMENT}\t{DAMAGED}\t{-damaged}\t0\t0\t"
                               f"\\N\t\\N\tsystem\tWritten off after a stock check\t{ts(at)}\n")
             receipt = on_hand + outflow[slot] - came_in + damaged
             if receipt:
                 movements[slot] += 1
-                ledger.append(f"{uuid()}\t{location_id}\t{sku}\tadjustment\treceived\t{receipt}\t0\t0\t"
+                ledger.append(f"{uuid()}\t{location_id}\t{sku}\t{ADJUSTMENT}\t{RECEIVED_REASON}\t{receipt}\t0\t0\t"
                               f"\\N\t\\N\tsystem\tOpening stock\t{received_text}\n")
             changed = last_change[slot]
             rows.append(f"{location_id}\t{sku}\t{on_hand}\t{held}\t{incoming[slot]}\t{reorder_point}\t"

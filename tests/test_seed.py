@@ -274,7 +274,7 @@ def test_every_order_has_its_history_of_events(seeded):
     assert scalar(seeded, """
         SELECT count(*) FROM orders o WHERE (
             SELECT count(*) FROM order_events e
-            WHERE e.order_id = o.id AND e.kind = 'created' AND e.to_status = 'pending'
+            WHERE e.order_id = o.id AND e.kind = 'placed' AND e.to_status = 'pending'
               AND e.created_at = o.created_at) <> 1""") == 0
     # One event per change: the version counts them and the last one names the status.
     assert scalar(seeded, """
@@ -286,7 +286,7 @@ def test_every_order_has_its_history_of_events(seeded):
         SELECT count(*) FROM orders o
         JOIN LATERAL (SELECT to_status, from_status FROM order_events e
                       WHERE e.order_id = o.id
-                      ORDER BY created_at DESC, kind <> 'created' DESC LIMIT 1) last
+                      ORDER BY created_at DESC, kind <> 'placed' DESC LIMIT 1) last
           ON true
         WHERE last.to_status <> o.status
            OR (o.status = 'on_hold' AND last.from_status <> o.held_from_status)""") == 0
@@ -294,7 +294,7 @@ def test_every_order_has_its_history_of_events(seeded):
     assert scalar(seeded, """
         SELECT count(*) FROM (
             SELECT from_status, lag(to_status) OVER (
-                PARTITION BY order_id ORDER BY created_at, kind <> 'created') AS previous
+                PARTITION BY order_id ORDER BY created_at, kind <> 'placed') AS previous
             FROM order_events) t
         WHERE t.previous IS NOT NULL AND t.from_status <> t.previous""") == 0
     assert scalar(seeded, "SELECT count(*) FROM order_events WHERE actor <> 'system'") == 0
@@ -326,7 +326,8 @@ def test_transfers_in_transit_are_the_incoming_stock(seeded):
         SELECT count(*) FROM transfers t
         JOIN (SELECT ref_id,
                      sum(delta_on_hand) FILTER (WHERE kind = 'transfer_out') AS out_on_hand,
-                     sum(delta_incoming) FILTER (WHERE kind = 'transfer_in') AS in_incoming,
+                     sum(delta_incoming) FILTER (WHERE kind IN ('transfer_in_transit',
+                                                                'transfer_in')) AS in_incoming,
                      sum(delta_on_hand) FILTER (WHERE kind = 'transfer_in') AS in_on_hand
               FROM stock_movements WHERE ref_type = 'transfer' GROUP BY ref_id) m
           ON m.ref_id = t.id::text
