@@ -8,6 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from queries.vocabulary import movement_label, reason_label
+
 SERIES = (
     ("on_hand", "On hand", "#1f77b4"),
     ("available", "Available", "#2ca02c"),
@@ -31,9 +33,17 @@ LEDGER_COLUMNS = {
 }
 
 
+def readable(history: list[dict]) -> list[dict]:
+    """The rows with kind and reason as people read them (queries.vocabulary's labels; an old
+    seed spelling shows the label of what it means)."""
+    return [row | {"kind": movement_label(row["kind"], row.get("reason")),
+                   "reason": reason_label(row["kind"], row.get("reason"))}
+            for row in history]
+
+
 def ledger_figure(history: list[dict], as_of: datetime | None = None,
                   reorder_point: int | None = None) -> go.Figure:
-    frame = pd.DataFrame(history)
+    frame = pd.DataFrame(readable(history))
     # The last balance holds until now (or the as-of moment, if later): extend the steps.
     end = max(datetime.now(UTC), as_of) if as_of is not None else datetime.now(UTC)
     if end > frame["created_at"].iloc[-1]:
@@ -71,7 +81,7 @@ def ledger_chart(history: list[dict], *, key: str, as_of: datetime | None = None
 
 
 def ledger_table(history: list[dict], *, key: str) -> None:
-    frame = pd.DataFrame(list(reversed(history)))  # newest first
+    frame = pd.DataFrame(list(reversed(readable(history))))  # newest first
     if frame.empty:
         return
     columns = [c for c in LEDGER_COLUMNS if c in frame.columns]

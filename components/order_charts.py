@@ -11,6 +11,7 @@ from queries import order_search
 from queries.actor import Actor
 from queries.db import database_url
 from queries.order_states import FUNNEL, label, reached_counts
+from queries.vocabulary import EventKind, OrderStatus
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -34,11 +35,11 @@ def forget_kpis() -> None:
 
 def funnel_tiles(counts: dict[str, int], late: int) -> None:
     kpi_row([
-        ("Pending", counts.get("pending", 0), "Placed, waiting for stock (back-ordered)"),
-        ("Allocated", counts.get("allocated", 0), "Stock reserved, waiting to be picked"),
-        ("Picking", counts.get("picking", 0), "Being picked in the warehouse"),
-        ("On hold", counts.get("on_hold", 0), "Paused by support"),
-        ("Shipped", counts.get("shipped", 0), "On the way to the customer"),
+        ("Pending", counts.get(OrderStatus.PENDING, 0), "Placed, waiting for stock (back-ordered)"),
+        ("Allocated", counts.get(OrderStatus.ALLOCATED, 0), "Stock reserved, waiting to be picked"),
+        ("Picking", counts.get(OrderStatus.PICKING, 0), "Being picked in the warehouse"),
+        ("On hold", counts.get(OrderStatus.ON_HOLD, 0), "Paused by support"),
+        ("Shipped", counts.get(OrderStatus.SHIPPED, 0), "On the way to the customer"),
         ("Late", late, "Past the promised date and not shipped yet"),
     ])
 
@@ -47,7 +48,8 @@ def funnel_chart(counts: dict[str, int]) -> None:
     """How far orders got: placed, then allocated, picked, shipped, delivered (or later)."""
     reached = reached_counts(counts)
     figure = go.Figure(go.Funnel(
-        y=["Placed" if status == "pending" else label(status).capitalize() for status in FUNNEL],
+        y=[EventKind.PLACED.label if status == OrderStatus.PENDING
+           else label(status).capitalize() for status in FUNNEL],
         x=[reached[status] for status in FUNNEL],
         textinfo="value+percent initial",
     ))

@@ -5,68 +5,64 @@ from __future__ import annotations
 import streamlit as st
 
 from queries.order_states import label
+from queries.vocabulary import EventKind, event_kind_of, event_label
 
-KIND_WORDS = {
-    "placed": "Placed",
-    "allocated": "Allocated",
-    "picking": "Picking started",
-    "shipped": "Shipped",
-    "delivered": "Delivered",
-    "returned": "Returned",
-    "partially_returned": "Partly returned",
-    "cancelled": "Cancelled",
-    "held": "Put on hold",
-    "hold_released": "Hold released",
-    "line_qty_changed": "Line quantity changed",
-    "line_added": "Line added",
-    "line_removed": "Line removed",
-    "line_reallocated": "Line re-allocated",
-    "address_changed": "Shipping address changed",
-    "note": "Note",
-}
+# The labels live in queries.vocabulary; kept here under the old name for callers.
+KIND_WORDS = {kind: kind.label for kind in EventKind}
 
 ICONS = {
-    "placed": ":material/add_shopping_cart:", "allocated": ":material/inventory:",
-    "picking": ":material/shelves:", "shipped": ":material/local_shipping:",
-    "delivered": ":material/home:", "returned": ":material/assignment_return:",
-    "partially_returned": ":material/assignment_return:",
-    "cancelled": ":material/cancel:", "held": ":material/pause_circle:",
-    "hold_released": ":material/play_circle:", "note": ":material/sticky_note_2:",
+    EventKind.PLACED: ":material/add_shopping_cart:", EventKind.ALLOCATED: ":material/inventory:",
+    EventKind.PICKING: ":material/shelves:", EventKind.SHIPPED: ":material/local_shipping:",
+    EventKind.DELIVERED: ":material/home:", EventKind.RETURNED: ":material/assignment_return:",
+    EventKind.PARTIALLY_RETURNED: ":material/assignment_return:",
+    EventKind.CANCELLED: ":material/cancel:", EventKind.HELD: ":material/pause_circle:",
+    EventKind.HOLD_RELEASED: ":material/play_circle:", EventKind.NOTE: ":material/sticky_note_2:",
 }
+
+
+def _kind(event: dict) -> EventKind | str:
+    """The declared kind of a stored event (a legacy seed spelling maps to what it means)."""
+    known = event_kind_of(event["kind"], event.get("from_status"), event.get("to_status"))
+    return known if known is not None else event["kind"]
+
+
+def title(event: dict) -> str:
+    """The label people read for an event row, legacy spellings included."""
+    return event_label(event["kind"], event.get("from_status"), event.get("to_status"))
 
 
 def describe(event: dict) -> str:
     """One line saying what changed, from the event's details."""
     d = event.get("details") or {}
-    kind = event["kind"]
-    if kind == "placed":
+    kind = _kind(event)
+    if kind == EventKind.PLACED:
         text = ", ".join(f"{line['qty']} × {line['sku']}" for line in d.get("lines", []))
         short = d.get("back_ordered") or []
         return text + (f" — back-ordered: {', '.join(s['sku'] for s in short)}" if short else "")
-    if kind == "line_qty_changed":
+    if kind == EventKind.LINE_QTY_CHANGED:
         return f"line {d.get('line_no')} ({d.get('sku')}): {d.get('from_qty')} → {d.get('to_qty')}"
-    if kind == "line_added":
+    if kind == EventKind.LINE_ADDED:
         where = f" at {d['location_id']}" if d.get("location_id") else " (not allocated)"
         return f"line {d.get('line_no')}: {d.get('qty')} × {d.get('sku')}{where}"
-    if kind == "line_removed":
+    if kind == EventKind.LINE_REMOVED:
         return f"line {d.get('line_no')}: {d.get('qty')} × {d.get('sku')}"
-    if kind == "line_reallocated":
+    if kind == EventKind.LINE_REALLOCATED:
         return (f"line {d.get('line_no')} ({d.get('qty')} × {d.get('sku')}): "
                 f"{d.get('from_location_id')} → {d.get('to_location_id')}")
-    if kind == "address_changed":
+    if kind == EventKind.ADDRESS_CHANGED:
         return f"{d.get('from_address')} → {d.get('to_address')}"
-    if kind == "cancelled" and d.get("released"):
+    if kind == EventKind.CANCELLED and d.get("released"):
         return "released " + ", ".join(f"{r['qty']} × {r['sku']} at {r['location_id']}"
                                        for r in d["released"])
-    if kind == "shipped" and d.get("consumed"):
+    if kind == EventKind.SHIPPED and d.get("consumed"):
         return "shipped " + ", ".join(f"{c['qty']} × {c['sku']} from {c['location_id']}"
                                       for c in d["consumed"])
-    if kind in ("returned", "partially_returned"):
+    if kind in (EventKind.RETURNED, EventKind.PARTIALLY_RETURNED) and d.get("restocked"):
         units = ", ".join(f"{r['qty']} × {r['sku']}" for r in d.get("restocked", []))
         rest = (f"; {d.get('still_out')} still with the customer"
-                if kind == "partially_returned" else "")
+                if kind == EventKind.PARTIALLY_RETURNED else "")
         return f"restocked {units} at {d.get('location_id')} — {d.get('reason')}{rest}"
-    if kind == "allocated" and d.get("lines"):
+    if kind == EventKind.ALLOCATED and d.get("lines"):
         return ", ".join(f"line {line['line_no']} at {line['location_id']}" for line in d["lines"])
     return ""
 
@@ -77,12 +73,12 @@ def order_timeline(events: list[dict]) -> None:
         return
     for event in reversed(events):
         with st.container(border=True):
-            title = KIND_WORDS.get(event["kind"], event["kind"])
+            heading = title(event)
             status = ""
             if event.get("to_status") and event.get("from_status") != event.get("to_status"):
                 status = f" · {label(event.get('from_status'))} → **{label(event['to_status'])}**"
-            icon = ICONS.get(event["kind"], ":material/edit:")
-            st.markdown(f"{icon} **{title}**{status}")
+            icon = ICONS.get(_kind(event), ":material/edit:")
+            st.markdown(f"{icon} **{heading}**{status}")
             st.caption(f"{event['created_at']:%Y-%m-%d %H:%M:%S %Z} · {event['actor']}")
             what = describe(event)
             if what:

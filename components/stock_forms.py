@@ -7,6 +7,7 @@ import streamlit as st
 from components.forms import run_form_command, show_flash
 from queries import inventory
 from queries.actor import Actor
+from queries.vocabulary import AdjustmentReason
 
 
 def adjust_form(actor: Actor, location_id: str) -> None:
@@ -15,8 +16,8 @@ def adjust_form(actor: Actor, location_id: str) -> None:
     with st.form("adjust_form"):
         sku = st.text_input("SKU", key="adjust_sku")
         qty = st.number_input("Change (+ adds, − removes)", value=0, step=1, key="adjust_qty")
-        reason = st.selectbox("Reason", list(inventory.ADJUSTMENT_REASONS),
-                              format_func=lambda code: inventory.ADJUSTMENT_REASONS[code][0],
+        reason = st.selectbox("Reason", [str(r) for r in AdjustmentReason],
+                              format_func=lambda code: AdjustmentReason(code).label,
                               key="adjust_reason")
         reference = st.text_input("Reference (optional)", key="adjust_reference",
                                   placeholder="delivery note, RMA number …")

@@ -10,6 +10,7 @@ import streamlit as st
 from components.forms import run_form_command, show_flash
 from queries import stock, transfers
 from queries.actor import Actor
+from queries.vocabulary import ShortfallReason
 
 
 def transfer_label(row: dict) -> str:
@@ -96,9 +97,9 @@ def _receive_form(actor: Actor, incoming_rows: list[dict]) -> None:
                                     placeholder_if_none="No incoming transfers")
         received = st.number_input("Received quantity (empty: all of it)", min_value=0,
                                    value=None, step=1, key="receive_qty")
-        shortfall = st.selectbox("If short, why", [None, *transfers.SHORTFALL_REASONS],
+        shortfall = st.selectbox("If short, why", [None, *(str(r) for r in ShortfallReason)],
                                  format_func=lambda c: "—" if c is None
-                                 else transfers.SHORTFALL_REASONS[c],
+                                 else ShortfallReason(c).label,
                                  key="receive_reason")
         receive_note = st.text_input("Note", key="receive_note")
         do_receive = st.form_submit_button("Receive", type="primary",

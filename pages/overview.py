@@ -8,6 +8,7 @@ from components.kpi import kpi_row
 from components.low_stock_heatmap import low_stock_heatmap
 from components.session import require_actor
 from queries import overview
+from queries.order_states import NOT_SHIPPED
 
 actor = require_actor()
 st.title("Overview")
@@ -21,7 +22,7 @@ if stock.empty:
     st.info("No stock yet. Seed demo data with `python manage.py seed`.")
     st.stop()
 
-open_statuses = {"pending", "allocated", "picking", "on_hold"}
+open_statuses = [str(status) for status in NOT_SHIPPED]
 open_orders = int(orders[orders.status.isin(open_statuses)].orders.sum()) if not orders.empty else 0
 kpi_row([
     ("Units on hand", int(stock.on_hand.sum()), "All locations, all regions"),

@@ -7,6 +7,7 @@ the invariants hold from the start.
 from __future__ import annotations
 
 from queries.db import run_transaction
+from queries.vocabulary import AdjustmentReason, MovementKind
 
 
 def load_locations(rows: list[tuple[str, str, str, str, str, float, float]]) -> None:
@@ -43,7 +44,8 @@ def load_opening_stock(location_ids: list[str], skus: list[str], on_hand: int,
         ).fetchall()
         cur.execute(
             "INSERT INTO stock_movements (location_id, sku, kind, reason, delta_on_hand, actor, note) "
-            "SELECT l, s, 'adjustment', 'received', %s, %s, 'opening stock' "
+            f"SELECT l, s, '{MovementKind.ADJUSTMENT}', '{AdjustmentReason.RECEIVED}', %s, %s, "
+            "'opening stock' "
             "FROM unnest(%s::TEXT[], %s::TEXT[]) AS q(l, s)",
             (on_hand, actor, [r["location_id"] for r in inserted], [r["sku"] for r in inserted]),
         )

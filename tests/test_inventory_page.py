@@ -270,7 +270,8 @@ def test_ledger_tab_draws_the_chart_and_the_as_of_view(world):
     assert not at.exception, at.exception
     assert at.get("plotly_chart")
     ledger = table(at, "delta_on_hand")
-    assert list(ledger["kind"]) == ["transfer_out", "adjustment"]
+    # The Kind column shows the labels of queries.vocabulary, not the stored codes.
+    assert list(ledger["kind"]) == ["Transfer out", "Adjustment"]
     assert list(ledger["on_hand"]) == [75, 100]
     at.date_input(key="asof_date").set_value(date(2001, 1, 1))
     at.run()
