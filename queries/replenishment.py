@@ -22,6 +22,10 @@ from queries.db import fetch_all, run_transaction
 from queries.errors import AlreadyDone, InvalidInput, NotFound
 from queries.idempotency import run_command
 from queries.permissions import require
+from queries.vocabulary import SuggestionStatus
+
+_OPEN, _ACCEPTED, _DISMISSED = (SuggestionStatus.OPEN, SuggestionStatus.ACCEPTED,
+                               SuggestionStatus.DISMISSED)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def best_source_in_region(cur, location_id: str, sku: str) -> dict | None:
 def _open_suggestion_exists(cur, location_id: str, sku: str) -> bool:
     return cur.execute(
         "SELECT 1 FROM replenishment_suggestions "
-        "WHERE location_id = %s AND sku = %s AND status = 'open' LIMIT 1",
+        f"WHERE location_id = %s AND sku = %s AND status = '{_OPEN}' LIMIT 1",
         (location_id, sku),
     ).fetchone() is not None
 
@@ -148,7 +152,7 @@ def open_suggestions(actor: Actor, location_id: str | None = None, limit: int = 
     regions = list(actor.regions) if actor.regions else None
     return fetch_all(
         "SELECT " + _SUGGESTION_COLUMNS + _SUGGESTION_FROM
-        + "WHERE s.status = 'open' AND (%s::text IS NULL OR s.location_id = %s) "
+        + f"WHERE s.status = '{_OPEN}' AND (%s::text IS NULL OR s.location_id = %s) "
         "AND (%s::text[] IS NULL OR l.region = ANY(%s::text[])) "
         "ORDER BY s.created_at DESC, s.id LIMIT %s",
         (location_id, location_id, regions, regions, limit),
@@ -176,7 +180,7 @@ def _suggestion_for_decision(cur, suggestion_id: str, actor: Actor) -> dict:
 
 
 def _ensure_open(row: dict) -> None:
-    if row["status"] != "open":
+    if row["status"] != _OPEN:
         raise AlreadyDone(f"This suggestion was already {row['status']}.")
 
 
@@ -185,11 +189,11 @@ def dismiss_suggestion(actor: Actor, suggestion_id: str, idempotency_key: str | 
         row = _suggestion_for_decision(cur, suggestion_id, actor)
         _ensure_open(row)
         cur.execute(
-            "UPDATE replenishment_suggestions SET status = 'dismissed', decided_by = %s, "
+            f"UPDATE replenishment_suggestions SET status = '{_DISMISSED}', decided_by = %s, "
             "decided_at = now() WHERE id::text = %s",
             (actor.username, row["id"]),
         )
-        return {"suggestion_id": row["id"], "status": "dismissed"}
+        return {"suggestion_id": row["id"], "status": _DISMISSED}
 
     return run_command("suggestion.dismiss", actor, idempotency_key, body)
 
@@ -215,11 +219,11 @@ def accept_suggestion(actor: Actor, suggestion_id: str, idempotency_key: str | N
             cur, actor, row["from_location_id"], row["location_id"], row["sku"], row["qty"],
             f"Replenishment suggestion {row['id']}")
         cur.execute(
-            "UPDATE replenishment_suggestions SET status = 'accepted', transfer_id = %s::uuid, "
+            f"UPDATE replenishment_suggestions SET status = '{_ACCEPTED}', transfer_id = %s::uuid, "
             "decided_by = %s, decided_at = now() WHERE id::text = %s",
             (transfer["transfer_id"], actor.username, row["id"]),
         )
-        return {"suggestion_id": row["id"], "status": "accepted",
+        return {"suggestion_id": row["id"], "status": _ACCEPTED,
                 "transfer_id": transfer["transfer_id"]}
 
     return run_command("suggestion.accept", actor, idempotency_key, body)

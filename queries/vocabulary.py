@@ -331,3 +331,15 @@ class TransferStatus(StrEnum):
     @property
     def label(self) -> str:
         return self.value.replace("_", " ")
+
+
+class SuggestionStatus(StrEnum):
+    """A replenishment suggestion's status (`replenishment_suggestions.status`)."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DISMISSED = "dismissed"
+
+    @property
+    def label(self) -> str:
+        return self.value
