@@ -50,6 +50,7 @@ from queries.errors import (
 )
 from queries.heartbeats import SIMULATOR, Heartbeat
 from queries.idempotency import new_key
+from queries.vocabulary import AdjustmentReason
 from stack.outage import Outage
 from stack.traffic_report import TrafficReport, progress_line
 
@@ -390,7 +391,7 @@ class Traffic:
         bin_ = rng.choice(scarce)
         self.call("stock.receipt", inventory.adjust_stock, key_arg="idempotency_key",
                   location_id=bin_["location_id"], sku=bin_["sku"], qty=rng.randint(10, 40),
-                  reason="received", reference=f"PO-SIM-{rng.randrange(10**6):06d}",
+                  reason=AdjustmentReason.RECEIVED, reference=f"PO-SIM-{rng.randrange(10**6):06d}",
                   note="receipt in the traffic simulator")
         self.report.outcome("received")
 
