@@ -2,8 +2,13 @@
 
 import streamlit as st
 
-from components.navigation import navigation_for, signed_out_navigation
-from components.session import current_actor, keep_sign_in_in_browser, sign_out_button
+from components.navigation import navigation_for
+from components.session import (
+    current_actor,
+    keep_sign_in_in_browser,
+    sign_out_button,
+    signed_out_navigation,
+)
 from queries.errors import DatabaseUnavailable
 
 st.set_page_config(page_title="Stockroom", page_icon=":material/inventory_2:", layout="wide")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
@@ -20,7 +19,6 @@ class PageSpec:
 
 
 EVERYONE = frozenset(ROLES)
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", EVERYONE, "overview"),
@@ -39,18 +37,14 @@ def pages_for(role: str) -> list[PageSpec]:
     return [page for page in PAGES if role in page.roles]
 
 
-def page_refusal(role: str, page_file: str) -> str | None:
-    """Why the role may not see this page file, or None when it may.
-
-    Files outside pages/ are not pages (the sign-in form lives in components/).
-    """
-    resolved = Path(page_file).resolve()
-    if resolved.parent != PAGES_DIR:
+def page_refusal(role: str, page: str) -> str | None:
+    """Why the role may not see the page named `page` (its url_path), or None when it may."""
+    spec = next((s for s in PAGES if s.url_path == page), None)
+    if spec is None:
+        raise ValueError(f"No page is named {page!r}.")
+    if role in spec.roles:
         return None
-    if any(PAGES_DIR / Path(spec.path).name == resolved for spec in pages_for(role)):
-        return None
-    title = next((s.title for s in PAGES if PAGES_DIR / Path(s.path).name == resolved), resolved.stem)
-    return f"The {title} page is not available to the {role.replace('_', ' ')} role."
+    return f"The {spec.title} page is not available to the {role.replace('_', ' ')} role."
 
 
 def navigation_for(role: str):
@@ -60,13 +54,3 @@ def navigation_for(role: str):
         for index, spec in enumerate(pages_for(role))
     ]
     return st.navigation(pages)
-
-
-def signed_out_navigation():
-    from components.session import sign_in_form
-
-    return st.navigation(
-        [st.Page(sign_in_form, title="Sign in", icon=":material/login:", url_path="sign-in")],
-        position="hidden",
-    )
-

@@ -8,10 +8,10 @@ a random token; queries.sign_in_sessions keeps its hash and decides whether it s
 from __future__ import annotations
 
 import json
-import sys
 
 import streamlit as st
 
+from components.navigation import page_refusal
 from queries.actor import Actor
 from queries.errors import InvalidCredentials
 from queries.sign_in_sessions import SESSION_HOURS, actor_for_token, close_session, open_session
@@ -70,25 +70,31 @@ def _set_cookie(value: str, max_age_seconds: int) -> None:
     )
 
 
-def require_actor() -> Actor:
-    """The signed-in actor, allowed on the calling page; otherwise the page stops.
+def require_actor(page: str) -> Actor:
+    """The signed-in actor, allowed on the page named `page` (its url_path in
+    components.navigation.PAGES); otherwise the page stops.
 
     st.navigation only offers a role its own pages, but Streamlit can still run a file of
     the pages/ folder directly (its legacy multipage mode, e.g. on a process's first run),
-    so every page checks the role itself.
+    so every page states its name and checks the role itself.
     """
-    from components.navigation import page_refusal
-
     actor = current_actor()
     if actor is None:
         st.warning("Please sign in first.")
         st.stop()
-    page_file = sys._getframe(1).f_code.co_filename
-    refusal = page_refusal(actor.role, page_file)
+    refusal = page_refusal(actor.role, page)
     if refusal:
         st.error(refusal)
         st.stop()
     return actor
+
+
+def signed_out_navigation():
+    """Signed out, the sign-in form is the only page there is."""
+    return st.navigation(
+        [st.Page(sign_in_form, title="Sign in", icon=":material/login:", url_path="sign-in")],
+        position="hidden",
+    )
 
 
 def sign_in_form() -> None:

@@ -12,7 +12,7 @@ from components.stock_search import stock_search_panel
 from components.transfer_forms import open_transfers_panel, ship_transfer_form
 from queries import stock
 
-actor = require_actor()
+actor = require_actor("inventory")
 st.title("Inventory")
 
 locations = stock.visible_locations(actor)

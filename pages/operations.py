@@ -10,7 +10,7 @@ from queries.heartbeats import process_health
 from queries.invariants import INVARIANTS, check_invariants
 from queries.stream_health import change_stream_health
 
-require_actor()
+require_actor("operations")
 st.title("Operations")
 st.caption("The invariants every stock and order change must keep, the health of the change "
            "stream that carries them downstream, and the processes that keep it moving.")

@@ -20,7 +20,7 @@ from components.session import require_actor
 from queries.errors import DomainError
 from queries.order_search import order_detail
 
-actor = require_actor()
+actor = require_actor("orders")
 st.title("Orders")
 st.caption("Find an order, read its history, and fix it. Every change is checked, recorded and "
            "refused if someone else changed the order first.")

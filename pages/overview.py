@@ -10,7 +10,7 @@ from components.session import require_actor
 from queries import overview
 from queries.order_states import NOT_SHIPPED
 
-actor = require_actor()
+actor = require_actor("overview")
 st.title("Overview")
 scope = "every region" if actor.all_regions else ", ".join(actor.regions)
 st.caption(f"Consolidated stock and orders across {scope}.")

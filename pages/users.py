@@ -8,7 +8,7 @@ from queries import users
 from queries.actor import ROLES
 from queries.errors import DomainError
 
-actor = require_actor()
+actor = require_actor("users")
 st.title("Users")
 st.caption("Local accounts. Inventory managers and support staff act only in their regions.")
 

@@ -132,3 +132,13 @@ def test_low_stock_by_region_and_category_counts_bins_and_is_scoped(users):
     assert not at.exception
     assert "Where stock runs short" in [h.value for h in at.subheader]
     assert any("Worst: Kitchen in EU, 1 of 2 bins low, 1 out." in c.value for c in at.caption)
+
+
+def test_each_page_file_names_itself_when_it_asks_who_is_signed_in():
+    """A page checks the role against the name it states; a copied line naming another page
+    would let the wrong role in, so every file must state its own."""
+    root = Path(APP).parent
+    for spec in PAGES:
+        source = (root / spec.path).read_text()
+        assert source.count("require_actor(") == 1, spec.path
+        assert f'require_actor("{spec.url_path}")' in source, spec.path
