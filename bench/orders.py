@@ -202,7 +202,7 @@ def placements(url: str, seconds: float, clients: int, seed: int) -> dict:
         while time.monotonic() < stop_at:
             lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(skus, rng.randint(1, 3))]
             try:
-                result = orders.place_order(SYSTEM, rng.choice(customers), lines, key=new_key())
+                result = orders.place_order(SYSTEM, rng.choice(customers), lines, idempotency_key=new_key())
             except Exception:  # counted; a benchmark keeps going
                 with lock:
                     counts["errors"] += 1

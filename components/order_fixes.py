@@ -131,7 +131,7 @@ def _confirm_dialog(actor: Actor, order: dict, action: str) -> None:
     if left.button("Confirm", key="orders_confirm_go", type="primary"):
         version = working_version(order)
         apply_fix(action, order["id"], lambda key: command(
-            actor, order["id"], expected_version=version, key=key, note=note),
+            actor, order["id"], expected_version=version, idempotency_key=key, note=note),
             f"{title}: done — the order is now {target_label}.")
     if right.button("Back", key="orders_confirm_back"):
         _forget_confirmation()
@@ -180,7 +180,7 @@ def line_fixes(actor: Actor, order: dict, lines: list[dict]) -> None:
         if st.form_submit_button("Change quantity", key="fix_qty_submit"):
             apply_fix("qty", order["id"], lambda key: orders.change_line_qty(
                 actor, order["id"], line_no=line_no, qty=int(qty), expected_version=version,
-                key=key, note=note), f"Line {line_no} now has quantity {int(qty)}.")
+                idempotency_key=key, note=note), f"Line {line_no} now has quantity {int(qty)}.")
     with add, st.form("fix_add"):
         st.markdown("**Add a line**")
         sku = st.text_input("SKU", key="fix_add_sku")
@@ -188,7 +188,7 @@ def line_fixes(actor: Actor, order: dict, lines: list[dict]) -> None:
         add_note = st.text_input("Note", key="fix_add_note")
         if st.form_submit_button("Add line", key="fix_add_submit"):
             apply_fix("add", order["id"], lambda key: orders.add_line(
-                actor, order["id"], sku=sku, qty=int(add_qty), expected_version=version, key=key,
+                actor, order["id"], sku=sku, qty=int(add_qty), expected_version=version, idempotency_key=key,
                 note=add_note), f"Added {int(add_qty)} × {sku.strip()}.")
     with remove, st.form("fix_remove"):
         st.markdown("**Remove a line**")
@@ -196,7 +196,7 @@ def line_fixes(actor: Actor, order: dict, lines: list[dict]) -> None:
         remove_note = st.text_input("Note", key="fix_remove_note")
         if st.form_submit_button("Remove line", key="fix_remove_submit"):
             apply_fix("remove", order["id"], lambda key: orders.remove_line(
-                actor, order["id"], line_no=gone, expected_version=version, key=key,
+                actor, order["id"], line_no=gone, expected_version=version, idempotency_key=key,
                 note=remove_note), f"Removed line {gone}; what it held is released.")
     with move:
         reallocate_form(actor, order, lines, version)
@@ -223,7 +223,7 @@ def reallocate_form(actor: Actor, order: dict, lines: list[dict], version: int) 
         if st.form_submit_button("Re-allocate", key="fix_move_submit", disabled=not options):
             apply_fix("move", order["id"], lambda key: orders.reallocate_line(
                 actor, order["id"], line_no=line_no, location_id=target, expected_version=version,
-                key=key, note=move_note), f"Line {line_no} is now allocated at {target}.")
+                idempotency_key=key, note=move_note), f"Line {line_no} is now allocated at {target}.")
     if not options:
         st.caption(f"No other location has {line['qty']} of {line['sku']} available.")
 
@@ -240,7 +240,8 @@ def address_fix(actor: Actor, order: dict) -> None:
         note = st.text_input("Note", key="fix_address_note")
         if st.form_submit_button("Change address", key="fix_address_submit"):
             apply_fix("address", order["id"], lambda key: orders.change_shipping_address(
-                actor, order["id"], address=address, expected_version=version, key=key, note=note),
+                actor, order["id"], address=address, expected_version=version, idempotency_key=key,
+                note=note),
                 "The shipping address is changed.")
 
 
@@ -250,7 +251,7 @@ def note_fix(actor: Actor, order: dict) -> None:
         note = st.text_area("Note", key="fix_note_text", help=f"Up to {orders.MAX_NOTE:,} characters.")
         if st.form_submit_button("Add note", key="fix_note_submit"):
             apply_fix("note", order["id"], lambda key: orders.add_note(
-                actor, order["id"], note=note, expected_version=version, key=key), "Note added.")
+                actor, order["id"], note=note, expected_version=version, idempotency_key=key), "Note added.")
 
 
 def return_fix(actor: Actor, order: dict, lines: list[dict]) -> None:
@@ -282,7 +283,7 @@ def return_fix(actor: Actor, order: dict, lines: list[dict]) -> None:
         if st.form_submit_button("Accept return", key="fix_return_submit"):
             apply_fix("return", order["id"], lambda key: orders.accept_return(
                 actor, order["id"], location_id=location or "", reason=reason,
-                quantities=quantities, expected_version=version, key=key, note=note),
+                quantities=quantities, expected_version=version, idempotency_key=key, note=note),
                 lambda result: _return_sentence(result, location))
 
 

@@ -264,7 +264,7 @@ def _allocate_all(cur, actor: Actor, order_id: str, lines: list[dict],
 
 def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = None,
                 promised_by: datetime | None = None, note: str | None = None,
-                key: str | None = None) -> dict:
+                idempotency_key: str | None = None) -> dict:
     """Place an order and reserve its stock in one transaction.
 
     lines: [(sku, qty)] or [{"sku", "qty"}]. Every line is allocated (preferring the customer's
@@ -328,7 +328,7 @@ def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = 
         }, note)
         return _result(order_id, status, 1, total=total, back_ordered=back_ordered)
 
-    return run_command("order.place", actor, key, body)
+    return run_command("order.place", actor, idempotency_key, body)
 
 
 def _short_lines_sentence(lines: list[dict], chosen: dict[int, str | None]) -> str:
@@ -339,7 +339,7 @@ def _short_lines_sentence(lines: list[dict], chosen: dict[int, str | None]) -> s
 
 
 def allocate_pending(actor: Actor, order_id, *, expected_version: int | None,
-                     key: str | None = None, note: str | None = None) -> dict:
+                     idempotency_key: str | None = None, note: str | None = None) -> dict:
     """(Re)try allocating a pending (back-ordered) order: all lines or nothing."""
     note = clean_note(note)
 
@@ -360,7 +360,7 @@ def allocate_pending(actor: Actor, order_id, *, expected_version: int | None,
         }, note)
         return _result(str(order["id"]), states.ALLOCATED, version)
 
-    return _fix("order.allocate", actor, order_id, expected_version, key, body)
+    return _fix("order.allocate", actor, order_id, expected_version, idempotency_key, body)
 
 
 def allocate_waiting_orders(actor: Actor, limit: int = 50, skus: list[str] | None = None) -> dict:
@@ -411,7 +411,7 @@ def _move(actor: Actor, order_id, target: str, kind: EventKind, expected_version
     return _fix(f"order.{kind}", actor, order_id, expected_version, key, body)
 
 
-def cancel_order(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
+def cancel_order(actor: Actor, order_id, *, expected_version: int | None, idempotency_key: str | None = None,
                  note: str | None = None) -> dict:
     """Cancel before shipping; releases exactly what the order's lines hold."""
 
@@ -424,11 +424,12 @@ def cancel_order(actor: Actor, order_id, *, expected_version: int | None, key: s
             _set_line(cur, order["id"], line["line_no"], reserved_qty=0, location_id=None)
         return {"released": released}
 
-    return _move(actor, order_id, states.CANCELLED, EventKind.CANCELLED, expected_version, key, note,
-                 on_lines=release_all, extra_changes=lambda order: {"fulfilment_location_id": None})
+    return _move(actor, order_id, states.CANCELLED, EventKind.CANCELLED, expected_version,
+                 idempotency_key, note, on_lines=release_all,
+                 extra_changes=lambda order: {"fulfilment_location_id": None})
 
 
-def hold_order(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
+def hold_order(actor: Actor, order_id, *, expected_version: int | None, idempotency_key: str | None = None,
                note: str | None = None) -> dict:
     """Put an open order on hold; its reservations stay where they are."""
     note = clean_note(note)
@@ -441,10 +442,10 @@ def hold_order(actor: Actor, order_id, *, expected_version: int | None, key: str
                {"held_from_status": order["status"]}, note)
         return _result(str(order["id"]), states.ON_HOLD, version)
 
-    return _fix("order.hold", actor, order_id, expected_version, key, body)
+    return _fix("order.hold", actor, order_id, expected_version, idempotency_key, body)
 
 
-def release_hold(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
+def release_hold(actor: Actor, order_id, *, expected_version: int | None, idempotency_key: str | None = None,
                  note: str | None = None) -> dict:
     """Take an order off hold, back to the status it was held from."""
     note = clean_note(note)
@@ -455,15 +456,15 @@ def release_hold(actor: Actor, order_id, *, expected_version: int | None, key: s
         _event(cur, order["id"], actor, EventKind.HOLD_RELEASED, states.ON_HOLD, target, {}, note)
         return _result(str(order["id"]), target, version)
 
-    return _fix("order.release_hold", actor, order_id, expected_version, key, body)
+    return _fix("order.release_hold", actor, order_id, expected_version, idempotency_key, body)
 
 
-def mark_picking(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
+def mark_picking(actor: Actor, order_id, *, expected_version: int | None, idempotency_key: str | None = None,
                  note: str | None = None) -> dict:
-    return _move(actor, order_id, states.PICKING, EventKind.PICKING, expected_version, key, note)
+    return _move(actor, order_id, states.PICKING, EventKind.PICKING, expected_version, idempotency_key, note)
 
 
-def mark_shipped(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
+def mark_shipped(actor: Actor, order_id, *, expected_version: int | None, idempotency_key: str | None = None,
                  note: str | None = None) -> dict:
     """Shipping consumes the reservation: reserved and on_hand both go down, with ledger rows."""
 
@@ -478,17 +479,18 @@ def mark_shipped(actor: Actor, order_id, *, expected_version: int | None, key: s
                              "qty": line["reserved_qty"], "location_id": line["location_id"]})
         return {"consumed": consumed}
 
-    return _move(actor, order_id, states.SHIPPED, EventKind.SHIPPED, expected_version, key, note,
+    return _move(actor, order_id, states.SHIPPED, EventKind.SHIPPED, expected_version, idempotency_key, note,
                  on_lines=consume_all)
 
 
-def mark_delivered(actor: Actor, order_id, *, expected_version: int | None, key: str | None = None,
-                   note: str | None = None) -> dict:
-    return _move(actor, order_id, states.DELIVERED, EventKind.DELIVERED, expected_version, key, note)
+def mark_delivered(actor: Actor, order_id, *, expected_version: int | None,
+                   idempotency_key: str | None = None, note: str | None = None) -> dict:
+    return _move(actor, order_id, states.DELIVERED, EventKind.DELIVERED, expected_version,
+                 idempotency_key, note)
 
 
 def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
-                  expected_version: int | None, key: str | None = None,
+                  expected_version: int | None, idempotency_key: str | None = None,
                   note: str | None = None, quantities: dict[int, int] | None = None) -> dict:
     """Goods of a delivered order come back and are restocked at `location_id`, with a reason.
 
@@ -526,13 +528,13 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
                order["status"], target, details, note)
         return _result(str(order["id"]), target, version, units=units, still_out=still_out)
 
-    return _fix("order.returned", actor, order_id, expected_version, key, body)
+    return _fix("order.returned", actor, order_id, expected_version, idempotency_key, body)
 
 
 # ---------------------------------------------------------------- line fixes
 
 def change_line_qty(actor: Actor, order_id, *, line_no: int, qty: int, expected_version: int | None,
-                    key: str | None = None, note: str | None = None) -> dict:
+                    idempotency_key: str | None = None, note: str | None = None) -> dict:
     """Change a line's quantity; an allocated order reserves or releases the difference."""
     qty = clean_qty(qty)
     note = clean_note(note)
@@ -561,11 +563,11 @@ def change_line_qty(actor: Actor, order_id, *, line_no: int, qty: int, expected_
         }, note)
         return _result(oid, order["status"], version)
 
-    return _fix("order.change_line_qty", actor, order_id, expected_version, key, body)
+    return _fix("order.change_line_qty", actor, order_id, expected_version, idempotency_key, body)
 
 
 def add_line(actor: Actor, order_id, *, sku: str, qty: int, expected_version: int | None,
-             key: str | None = None, note: str | None = None) -> dict:
+             idempotency_key: str | None = None, note: str | None = None) -> dict:
     """Add a line; on an allocated order it is allocated and reserved at once (or refused)."""
     sku = required_text(sku, "SKU", 100)
     qty = clean_qty(qty)
@@ -603,11 +605,11 @@ def add_line(actor: Actor, order_id, *, sku: str, qty: int, expected_version: in
         }, note)
         return _result(oid, order["status"], version, line_no=line_no)
 
-    return _fix("order.add_line", actor, order_id, expected_version, key, body)
+    return _fix("order.add_line", actor, order_id, expected_version, idempotency_key, body)
 
 
 def remove_line(actor: Actor, order_id, *, line_no: int, expected_version: int | None,
-                key: str | None = None, note: str | None = None) -> dict:
+                idempotency_key: str | None = None, note: str | None = None) -> dict:
     """Remove a line and release what it held. The last line cannot go (cancel instead)."""
     note = clean_note(note)
 
@@ -628,11 +630,11 @@ def remove_line(actor: Actor, order_id, *, line_no: int, expected_version: int |
         }, note)
         return _result(oid, order["status"], version)
 
-    return _fix("order.remove_line", actor, order_id, expected_version, key, body)
+    return _fix("order.remove_line", actor, order_id, expected_version, idempotency_key, body)
 
 
 def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
-                    expected_version: int | None, key: str | None = None,
+                    expected_version: int | None, idempotency_key: str | None = None,
                     note: str | None = None) -> dict:
     """Move an allocated line's reservation to another location (refused if not available there)."""
     location_id = required_text(location_id, "location", 100)
@@ -663,13 +665,13 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
         }, note)
         return _result(oid, order["status"], version)
 
-    return _fix("order.reallocate_line", actor, order_id, expected_version, key, body)
+    return _fix("order.reallocate_line", actor, order_id, expected_version, idempotency_key, body)
 
 
 # ---------------------------------------------------------------- other fixes
 
 def change_shipping_address(actor: Actor, order_id, *, address: str, expected_version: int | None,
-                            key: str | None = None, note: str | None = None) -> dict:
+                            idempotency_key: str | None = None, note: str | None = None) -> dict:
     address = required_text(address, "shipping address", MAX_ADDRESS)
     note = clean_note(note)
 
@@ -683,11 +685,11 @@ def change_shipping_address(actor: Actor, order_id, *, address: str, expected_ve
         }, note)
         return _result(str(order["id"]), order["status"], version)
 
-    return _fix("order.change_address", actor, order_id, expected_version, key, body)
+    return _fix("order.change_address", actor, order_id, expected_version, idempotency_key, body)
 
 
 def add_note(actor: Actor, order_id, *, note: str, expected_version: int | None,
-             key: str | None = None) -> dict:
+             idempotency_key: str | None = None) -> dict:
     note = clean_note(note, required=True)
 
     def body(cur, order):
@@ -695,4 +697,4 @@ def add_note(actor: Actor, order_id, *, note: str, expected_version: int | None,
         _event(cur, order["id"], actor, EventKind.NOTE, order["status"], order["status"], {}, note)
         return _result(str(order["id"]), order["status"], version)
 
-    return _fix("order.add_note", actor, order_id, expected_version, key, body)
+    return _fix("order.add_note", actor, order_id, expected_version, idempotency_key, body)

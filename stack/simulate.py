@@ -216,10 +216,10 @@ class Traffic:
 
     # -------------------------------------------------------------- calling commands
 
-    def call(self, command: str, fn, *args, key_arg: str = "key", **kwargs) -> dict:
+    def call(self, command: str, fn, *args, **kwargs) -> dict:
         """Run one command as SYSTEM with a fresh idempotency key, timing it. A lost database
         is waited out and the command tried again with the same key, so it applies once."""
-        kwargs[key_arg] = new_key()
+        kwargs["idempotency_key"] = new_key()
         while True:
             self.report.attempt(command)
             began = time.perf_counter()
@@ -389,7 +389,7 @@ class Traffic:
         if not scarce:
             return
         bin_ = rng.choice(scarce)
-        self.call("stock.receipt", inventory.adjust_stock, key_arg="idempotency_key",
+        self.call("stock.receipt", inventory.adjust_stock,
                   location_id=bin_["location_id"], sku=bin_["sku"], qty=rng.randint(10, 40),
                   reason=AdjustmentReason.RECEIVED, reference=f"PO-SIM-{rng.randrange(10**6):06d}",
                   note="receipt in the traffic simulator")
@@ -405,7 +405,7 @@ class Traffic:
         if now is None:
             return
         counted = max(now["reserved"], now["on_hand"] + rng.choice((-1, 0, 0, 0, 1)))
-        self.call("stock.count", inventory.record_count, key_arg="idempotency_key",
+        self.call("stock.count", inventory.record_count,
                   location_id=bin_["location_id"], sku=bin_["sku"], counted=counted,
                   note="cycle count in the traffic simulator")
         self.report.outcome("counted")
@@ -422,7 +422,7 @@ class Traffic:
         nearby = [loc["id"] for loc in self.locations
                   if loc["region"] == region and loc["id"] != bin_["location_id"]]
         result = self.call("transfer.create", transfers.create_transfer,
-                           key_arg="idempotency_key", from_location_id=bin_["location_id"],
+                           from_location_id=bin_["location_id"],
                            to_location_id=rng.choice(nearby or others), sku=bin_["sku"],
                            qty=rng.randint(1, 5), note="moved by the traffic simulator")
         self.report.outcome("transferred")
@@ -434,7 +434,7 @@ class Traffic:
             if not self._in_transit or time.monotonic() - self._in_transit[0][1] < DWELL_SECONDS:
                 return
             transfer_id, _ = self._in_transit.popleft()
-        self.call("transfer.receive", transfers.receive_transfer, key_arg="idempotency_key",
+        self.call("transfer.receive", transfers.receive_transfer,
                   transfer_id=transfer_id)
         self.report.outcome("transfer received")
 

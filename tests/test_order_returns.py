@@ -101,8 +101,8 @@ def test_a_fully_returned_order_takes_no_further_return(delivered):
 def test_the_same_return_clicked_twice_applies_once(delivered):
     oid, v = delivered
     key = new_key()
-    first = give_back(oid, v, {1: 1}, key=key)
-    again = give_back(oid, v, {1: 1}, key=key)
+    first = give_back(oid, v, {1: 1}, idempotency_key=key)
+    again = give_back(oid, v, {1: 1}, idempotency_key=key)
     assert again["already_applied"] and again["version"] == first["version"]
     assert lines_of(oid)[0]["returned_qty"] == 1 and return_ledger_units(oid) == 1
 

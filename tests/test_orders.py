@@ -424,14 +424,14 @@ def test_a_note_of_exactly_the_limit_is_accepted(world):
 def test_a_double_click_applies_once(world):
     oid = place(world, 5)["order_id"]
     key = new_key()
-    first = orders.change_line_qty(SUPPORT_EU, oid, line_no=1, qty=8, expected_version=1, key=key)
-    again = orders.change_line_qty(SUPPORT_EU, oid, line_no=1, qty=8, expected_version=1, key=key)
+    first = orders.change_line_qty(SUPPORT_EU, oid, line_no=1, qty=8, expected_version=1, idempotency_key=key)
+    again = orders.change_line_qty(SUPPORT_EU, oid, line_no=1, qty=8, expected_version=1, idempotency_key=key)
     assert (first["already_applied"], again["already_applied"]) == (False, True)
     assert again["version"] == first["version"] == 2
     assert len(events_of(oid)) == 2 and stock("WH-BER-1", "SKU-1")["reserved"] == 8
     placed_key = new_key()
-    a = orders.place_order(ADMIN, world["eu"], [("SKU-3", 1)], key=placed_key)
-    b = orders.place_order(ADMIN, world["eu"], [("SKU-3", 1)], key=placed_key)
+    a = orders.place_order(ADMIN, world["eu"], [("SKU-3", 1)], idempotency_key=placed_key)
+    b = orders.place_order(ADMIN, world["eu"], [("SKU-3", 1)], idempotency_key=placed_key)
     assert a["order_id"] == b["order_id"] and stock("WH-BER-1", "SKU-3")["reserved"] == 1
     assert_reservations_exact()
 

@@ -103,7 +103,7 @@ def _plentiful_eu_stock(exclude: str | None = None) -> dict:
 
 
 def _order(customer_id: str, sku: str) -> tuple[str, int]:
-    result = orders.place_order(ADMIN, customer_id, [(sku, 1)], key=key())
+    result = orders.place_order(ADMIN, customer_id, [(sku, 1)], idempotency_key=key())
     assert result["status"] == OrderStatus.ALLOCATED, result
     return result["order_id"], result["version"]
 
@@ -114,19 +114,19 @@ def test_commands_after_a_seed_write_only_declared_words(seeded):
     sku, location_id = bin_["sku"], bin_["location_id"]
 
     order_id, version = _order(customer_id, sku)
-    orders.cancel_order(ADMIN, order_id, expected_version=version, key=key())
+    orders.cancel_order(ADMIN, order_id, expected_version=version, idempotency_key=key())
 
     order_id, version = _order(customer_id, sku)
-    version = orders.hold_order(ADMIN, order_id, expected_version=version, key=key())["version"]
-    version = orders.release_hold(ADMIN, order_id, expected_version=version, key=key())["version"]
+    version = orders.hold_order(ADMIN, order_id, expected_version=version, idempotency_key=key())["version"]
+    version = orders.release_hold(ADMIN, order_id, expected_version=version, idempotency_key=key())["version"]
     version = orders.add_note(ADMIN, order_id, note="gift wrap", expected_version=version,
-                              key=key())["version"]
-    version = orders.mark_picking(ADMIN, order_id, expected_version=version, key=key())["version"]
-    version = orders.mark_shipped(ADMIN, order_id, expected_version=version, key=key())["version"]
+                              idempotency_key=key())["version"]
+    version = orders.mark_picking(ADMIN, order_id, expected_version=version, idempotency_key=key())["version"]
+    version = orders.mark_shipped(ADMIN, order_id, expected_version=version, idempotency_key=key())["version"]
     version = orders.mark_delivered(ADMIN, order_id, expected_version=version,
-                                    key=key())["version"]
+                                    idempotency_key=key())["version"]
     orders.accept_return(ADMIN, order_id, location_id=location_id, reason="wrong size",
-                         expected_version=version, key=key())
+                         expected_version=version, idempotency_key=key())
 
     inventory.adjust_stock(ADMIN, location_id=location_id, sku=sku, qty=-1, reason="damaged",
                            idempotency_key=key())
