@@ -24,6 +24,7 @@ from queries.actor import Actor
 from queries.customers import mask_address, mask_row, sees_personal_data
 from queries.db import read
 from queries.errors import InvalidInput, NotFound
+from queries.ids import parse_id
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -201,10 +202,7 @@ def _details_for(actor: Actor, details: dict) -> dict:
 def order_detail(actor: Actor, order_id) -> dict:
     """The order with its customer, lines (where each is allocated, what it holds) and timeline."""
     permissions.require(actor, "order.view")
-    try:
-        oid = str(uuid.UUID(str(order_id).strip()))
-    except ValueError:
-        raise NotFound(f"There is no order {str(order_id)[:60]!r}.") from None
+    oid = parse_id(order_id, "order")
 
     def body(cur):
         order = cur.execute(

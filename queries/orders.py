@@ -31,6 +31,7 @@ from queries.errors import (
     StaleVersion,
 )
 from queries.idempotency import run_command
+from queries.ids import parse_id
 from queries.quantities import positive
 from queries.stock_ledger import apply_movement
 from queries.text_input import required_text
@@ -68,13 +69,6 @@ def clean_qty(qty) -> int:
     if qty > MAX_QTY:
         raise InvalidQuantity(f"Quantity must be at most {MAX_QTY:,}, not {qty:,}.")
     return qty
-
-
-def clean_order_id(order_id) -> str:
-    try:
-        return str(uuid.UUID(str(order_id).strip()))
-    except ValueError:
-        raise NotFound(f"There is no order {str(order_id)[:60]!r}.") from None
 
 
 def clean_lines(lines) -> list[tuple[str, int]]:
@@ -232,7 +226,7 @@ def _fix(command: str, actor: Actor, order_id, expected_version: int | None, key
          body: Callable[[object, dict], dict]) -> dict:
     """Run one support fix: lock the order, check permission in its region and its version."""
     permissions.require(actor, "order.fix")
-    oid = clean_order_id(order_id)
+    oid = parse_id(order_id, "order")
 
     def tx(cur) -> dict:
         order = _lock_order(cur, oid)
@@ -276,10 +270,7 @@ def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = 
     note = clean_note(note)
     if ship_address is not None:
         ship_address = required_text(ship_address, "shipping address", MAX_ADDRESS)
-    try:
-        customer_id = str(uuid.UUID(str(customer_id)))
-    except ValueError:
-        raise NotFound(f"There is no customer {str(customer_id)[:60]!r}.") from None
+    customer_id = parse_id(customer_id, "customer")
 
     def body(cur) -> dict:
         customer = customer_in_tx(cur, customer_id)

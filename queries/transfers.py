@@ -20,7 +20,6 @@ Lock order, to keep deadlocks away: the transfer row first, then stock rows sort
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from queries import permissions
@@ -41,6 +40,7 @@ from queries.errors import (
     NotFound,
 )
 from queries.idempotency import run_command
+from queries.ids import parse_id
 from queries.quantities import non_negative, positive
 from queries.stock_ledger import apply_movement
 from queries.text_input import optional_text
@@ -53,13 +53,6 @@ MAX_NOTE = 500
 
 def _note(note) -> str | None:
     return optional_text(note, "note", MAX_NOTE)
-
-
-def _transfer_uuid(transfer_id) -> str:
-    try:
-        return str(uuid.UUID(str(transfer_id).strip()))
-    except (ValueError, AttributeError):
-        raise NotFound(f"There is no transfer {transfer_id!r}.") from None
 
 
 def _apply_sorted(cur, movements: list[dict]) -> None:
@@ -172,7 +165,7 @@ def receive_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | N
     (SHORTFALL_REASONS); the missing units are written off in a `transfer_shortfall` row.
     """
     permissions.require(actor, "transfer.receive")
-    transfer_id = _transfer_uuid(transfer_id)
+    transfer_id = parse_id(transfer_id, "transfer")
     if received_qty is not None:
         received_qty = non_negative(received_qty, "The received quantity")
     note = _note(note)
@@ -224,7 +217,7 @@ def cancel_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | No
                     note: str | None = None) -> dict:
     """Cancel a transfer still in transit: the units go back on hand at the source."""
     permissions.require(actor, "transfer.cancel")
-    transfer_id = _transfer_uuid(transfer_id)
+    transfer_id = parse_id(transfer_id, "transfer")
     note = _note(note)
 
     def body(cur) -> dict:
@@ -279,7 +272,7 @@ def open_transfers(actor: Actor, location_id: str, limit: int = 500) -> list[dic
 
 
 def transfer_by_id(actor: Actor, transfer_id: str) -> dict:
-    transfer_id = _transfer_uuid(transfer_id)
+    transfer_id = parse_id(transfer_id, "transfer")
 
     def body(cur) -> dict:
         row = cur.execute(
