@@ -39,6 +39,8 @@ from queries.actor import SYSTEM, Actor
 from queries.idempotency import new_key
 from queries.migrate import available, migrate
 from queries.order_search import OrderFilters
+from queries.order_states import HOLDING_STOCK
+from queries.vocabulary import AdjustmentReason, EventKind, MovementKind, OrderStatus
 from stack.ports import free_port
 from stack.postgres import SUPERUSER, EmbeddedPostgres, bin_dir
 
@@ -57,7 +59,9 @@ LAST = ["Schmidt", "Müller", "Dubois", "García", "Rossi", "Nowak", "Smith", "J
         "Martin", "Lopez", "Costa", "Berg", "Lind", "Kowalski", "Ivanova", "Sato", "Wang", "Patel",
         "Nguyen"]
 SKUS = 2000
-STATUS_MIX = "ARRAY['pending','allocated','picking','on_hold','shipped','delivered','cancelled']"
+# The statuses a bench order may have; the last two days hold the open ones, older ones are done.
+STATUSES = [OrderStatus.PENDING, OrderStatus.ALLOCATED, OrderStatus.PICKING, OrderStatus.ON_HOLD,
+            OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,9 +113,9 @@ def load_data(url: str, order_count: int, seed: int, say) -> None:
                     "5 + g %% 50, 10 + g %% 90, 10 FROM generate_series(1, %s::int) g", (SKUS,))
         _exec(conn, "INSERT INTO stock (location_id, sku, on_hand, reorder_point) "
                     "SELECT l.id, p.sku, 1000000, 10 FROM locations l CROSS JOIN products p")
-        _exec(conn, "INSERT INTO stock_movements (location_id, sku, kind, reason, delta_on_hand, actor) "
-                    "SELECT location_id, sku, 'adjustment', 'bench opening stock', on_hand, 'bench' "
-                    "FROM stock")
+        _exec(conn, "INSERT INTO stock_movements (location_id, sku, kind, reason, note, delta_on_hand, "
+                    "actor) SELECT location_id, sku, %s, %s, 'bench opening stock', on_hand, 'bench' "
+                    "FROM stock", (MovementKind.ADJUSTMENT, AdjustmentReason.RECEIVED))
         for name, _ in _secondary_indexes():
             _exec(conn, f"DROP INDEX IF EXISTS {name}")
         say(f"{customers:,} customers ...")
@@ -139,33 +143,38 @@ def load_data(url: str, order_count: int, seed: int, say) -> None:
             INSERT INTO orders (id, customer_id, region, status, held_from_status, ship_address, total,
                                 promised_by, created_at, updated_at, updated_by, version)
             SELECT gen_random_uuid(), c.id, c.region, s.status,
-                   CASE WHEN s.status = 'on_hold' THEN 'allocated' END, c.address, 0,
+                   CASE WHEN s.status = %(on_hold)s THEN %(allocated)s END, c.address, 0,
                    x.created_at + interval '1 day' + x.r3 * interval '3 days', x.created_at,
                    x.created_at, 'bench', 1
             FROM (SELECT g, now() - (random() ^ 2) * interval '90 days' AS created_at,
                          random() AS r1, random() AS r2, random() AS r3
-                  FROM generate_series(1, %s::int) g) x
-            JOIN bench_customers c ON c.n = 1 + (x.g::int8 * 7919) %% %s
+                  FROM generate_series(1, %(orders)s::int) g) x
+            JOIN bench_customers c ON c.n = 1 + (x.g::int8 * 7919) %% %(customers)s
             CROSS JOIN LATERAL (SELECT CASE
                 WHEN x.created_at > now() - interval '2 days'
-                    THEN ({STATUS_MIX})[1 + floor(x.r1 * 7)::int]
-                WHEN x.r2 < 0.04 THEN 'cancelled'
-                WHEN x.r2 < 0.07 THEN 'returned'
-                ELSE 'delivered' END AS status) s
-        """, (order_count, customers))
+                    THEN (%(open_mix)s::text[])[1 + floor(x.r1 * {len(STATUSES)})::int]
+                WHEN x.r2 < 0.04 THEN %(cancelled)s
+                WHEN x.r2 < 0.07 THEN %(returned)s
+                ELSE %(delivered)s END AS status) s
+        """, {"orders": order_count, "customers": customers, "open_mix": [str(s) for s in STATUSES],
+              "on_hold": OrderStatus.ON_HOLD, "allocated": OrderStatus.ALLOCATED,
+              "cancelled": OrderStatus.CANCELLED, "returned": OrderStatus.RETURNED,
+              "delivered": OrderStatus.DELIVERED})
         say("order lines ...")
         _exec(conn, """
             INSERT INTO order_lines (order_id, line_no, sku, qty, unit_price, location_id, reserved_qty)
-            SELECT o.id, k, 'SKU-' || lpad((1 + (abs(hashtext(o.id::text || k)) %% %s))::text, 5, '0'),
+            SELECT o.id, k,
+                   'SKU-' || lpad((1 + (abs(hashtext(o.id::text || k)) %% %(skus)s))::text, 5, '0'),
                    1 + abs(hashtext(o.id::text)) %% 3, 10 + k,
-                   CASE WHEN o.status IN ('pending', 'cancelled') THEN NULL ELSE bl.id END,
-                   CASE WHEN o.status IN ('allocated', 'picking', 'on_hold')
+                   CASE WHEN o.status = ANY(%(unallocated)s::text[]) THEN NULL ELSE bl.id END,
+                   CASE WHEN o.status = ANY(%(holding)s::text[])
                         THEN 1 + abs(hashtext(o.id::text)) %% 3 ELSE 0 END
             FROM orders o
             CROSS JOIN LATERAL generate_series(1, 1 + abs(hashtext(o.id::text || 'n')) %% 3) k
             JOIN bench_locations bl ON bl.region = o.region
                  AND bl.n = 1 + abs(hashtext(o.id::text || 'l')) %% bl.of
-        """, (SKUS,))
+        """, {"skus": SKUS, "unallocated": [OrderStatus.PENDING, OrderStatus.CANCELLED],
+              "holding": [str(s) for s in HOLDING_STOCK]})
         _exec(conn, "UPDATE orders o SET total = t.total, fulfilment_location_id = t.loc FROM ("
                     "SELECT order_id, sum(qty * unit_price) AS total, min(location_id) AS loc "
                     "FROM order_lines GROUP BY order_id) t WHERE t.order_id = o.id")
@@ -174,10 +183,11 @@ def load_data(url: str, order_count: int, seed: int, say) -> None:
                     "FROM order_lines WHERE reserved_qty > 0 GROUP BY 1, 2")
         _exec(conn, "UPDATE stock s SET reserved = h.held FROM bench_held h "
                     "WHERE h.location_id = s.location_id AND h.sku = s.sku")
-        _exec(conn, "INSERT INTO stock_movements (location_id, sku, kind, reason, delta_reserved, actor) "
-                    "SELECT location_id, sku, 'reserve', 'bench open orders', held, 'bench' FROM bench_held")
+        _exec(conn, "INSERT INTO stock_movements (location_id, sku, kind, note, delta_reserved, actor) "
+                    "SELECT location_id, sku, %s, 'bench open orders', held, 'bench' FROM bench_held",
+              (MovementKind.RESERVE,))
         _exec(conn, "INSERT INTO order_events (order_id, actor, kind, to_status, created_at) "
-                    "SELECT id, 'bench', 'placed', status, created_at FROM orders")
+                    "SELECT id, 'bench', %s, status, created_at FROM orders", (EventKind.PLACED,))
         say("indexes ...")
         _exec(conn, "SET maintenance_work_mem = '256MB'")
         for _, statement in _secondary_indexes():
@@ -254,7 +264,6 @@ def pgbench_run(port: int, seconds: float, clients: int) -> dict:
 SUPPORT = Actor("bench.support", "support", ("EU",), "Bench Support")
 
 
-STATUSES = ["pending", "allocated", "picking", "on_hold", "shipped", "delivered", "cancelled"]
 
 
 def _search_of_kind(kind: int, row: dict, rng: random.Random, skus: list[str]) -> tuple[str, OrderFilters]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from queries.vocabulary import user_event_label
+
 
 def saved_sentence(saved: dict, role: str) -> str:
     if saved["created"]:
@@ -28,8 +30,8 @@ def user_events_table(events: list[dict]) -> None:
         st.caption("No account changes yet.")
         return
     st.dataframe(
-        [{"when": e["created_at"], "user": e["username"], "by": e["actor"], "change": e["kind"],
-          "what": _what(e)} for e in events],
+        [{"when": e["created_at"], "user": e["username"], "by": e["actor"],
+          "change": user_event_label(e["kind"]), "what": _what(e)} for e in events],
         hide_index=True, width="stretch",
         column_config={"when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm")},
     )

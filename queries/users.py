@@ -10,6 +10,7 @@ from queries.actor import ROLES, SYSTEM, Actor
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.errors import InvalidCredentials, InvalidInput, NotFound
 from queries.sign_in_sessions import close_sessions_of_user_in_tx
+from queries.vocabulary import UserEventKind
 
 # Compared against when the user does not exist, so both failures take the same time.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10)).decode()
@@ -40,7 +41,7 @@ def authenticate(username: str, password: str) -> Actor:
     return Actor.from_user_row(row)
 
 
-def _event(cur, username: str, actor: Actor, kind: str, details: dict) -> None:
+def _event(cur, username: str, actor: Actor, kind: UserEventKind, details: dict) -> None:
     cur.execute(
         "INSERT INTO user_events (username, actor, kind, details) VALUES (%s, %s, %s, %s)",
         (username, actor.username, kind, Jsonb(details)),
@@ -65,7 +66,7 @@ def upsert_user_in_tx(cur, username: str, display_name: str, password: str, role
         (username, display_name, hash_password(password), role, regions),
     )
     _password_changed_in_tx(cur, username)
-    _event(cur, username, actor, "updated" if existed else "created",
+    _event(cur, username, actor, UserEventKind.UPDATED if existed else UserEventKind.CREATED,
            {"role": role, "regions": regions, "password_set": True})
 
 
@@ -119,7 +120,7 @@ def save_user(actor: Actor, *, username: str, display_name: str, role: str,
             _password_changed_in_tx(cur, username)
             changes.append("password: set anew")
         if changes:
-            _event(cur, username, actor, "updated", {"changes": changes})
+            _event(cur, username, actor, UserEventKind.UPDATED, {"changes": changes})
         return {"username": username, "created": False, "changes": changes}
 
     return run_transaction(body)
@@ -166,7 +167,8 @@ def set_active(actor: Actor, username: str, active: bool) -> bool:
         cur.execute("UPDATE users SET active = %s WHERE username = %s", (active, username))
         if active:
             sign_in_throttle.clear_failures_in_tx(cur, username)
-        _event(cur, username, actor, "reactivated" if active else "deactivated", {})
+        kind = UserEventKind.REACTIVATED if active else UserEventKind.DEACTIVATED
+        _event(cur, username, actor, kind, {})
         return True
 
     return run_transaction(body)

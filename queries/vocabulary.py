@@ -343,3 +343,53 @@ class SuggestionStatus(StrEnum):
     @property
     def label(self) -> str:
         return self.value
+
+
+class UserEventKind(StrEnum):
+    """What happened to an account (`user_events.kind`), written by `queries.users`."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+
+    @property
+    def label(self) -> str:
+        return _USER_EVENT_LABELS[self]
+
+
+_USER_EVENT_LABELS = {
+    UserEventKind.CREATED: "account created",
+    UserEventKind.UPDATED: "account changed",
+    UserEventKind.DEACTIVATED: "account deactivated",
+    UserEventKind.REACTIVATED: "account reactivated",
+}
+
+
+def user_event_label(kind: str) -> str:
+    """The label for a stored user event kind; an unknown spelling is shown as stored."""
+    try:
+        return UserEventKind(kind).label
+    except ValueError:
+        return kind
+
+
+class LocationKind(StrEnum):
+    """What a location is (`locations.kind`)."""
+
+    DC = "dc"
+    WAREHOUSE = "warehouse"
+    STORE = "store"
+    FACTORY = "factory"
+
+    @property
+    def label(self) -> str:
+        return _LOCATION_KIND_LABELS[self]
+
+
+_LOCATION_KIND_LABELS = {
+    LocationKind.DC: "Distribution Centre",
+    LocationKind.WAREHOUSE: "Warehouse",
+    LocationKind.STORE: "Store",
+    LocationKind.FACTORY: "Factory",
+}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from queries.vocabulary import LocationKind
+
 REGIONS = ("EU", "NA", "APAC")
 
 # Share of orders (and customers) per region.
@@ -87,16 +89,15 @@ CITIES: dict[str, tuple[City, ...]] = {
 
 # Kinds in the order a region's locations are opened: its first location is a distribution
 # centre, then a warehouse, then stores; a factory every so often.
-KIND_CYCLE = ("dc", "warehouse", "store", "store", "factory", "warehouse", "store", "store",
-              "warehouse", "store")
-KIND_PREFIX = {"dc": "DC", "warehouse": "WH", "store": "ST", "factory": "FA"}
-KIND_LABEL = {"dc": "Distribution Centre", "warehouse": "Warehouse", "store": "Store",
-              "factory": "Factory"}
+DC, WAREHOUSE, STORE, FACTORY = (LocationKind.DC, LocationKind.WAREHOUSE, LocationKind.STORE,
+                                  LocationKind.FACTORY)
+KIND_CYCLE = (DC, WAREHOUSE, STORE, STORE, FACTORY, WAREHOUSE, STORE, STORE, WAREHOUSE, STORE)
+KIND_PREFIX = {DC: "DC", WAREHOUSE: "WH", STORE: "ST", FACTORY: "FA"}
 # Relative stock depth per kind, and how much of the product's reorder point applies there.
-KIND_STOCK_DEPTH = {"dc": 6.0, "warehouse": 4.0, "factory": 2.5, "store": 1.0}
-KIND_REORDER_FACTOR = {"dc": 4, "warehouse": 3, "factory": 2, "store": 1}
+KIND_STOCK_DEPTH = {DC: 6.0, WAREHOUSE: 4.0, FACTORY: 2.5, STORE: 1.0}
+KIND_REORDER_FACTOR = {DC: 4, WAREHOUSE: 3, FACTORY: 2, STORE: 1}
 # Which kinds fulfil customer orders, and how often.
-FULFILMENT_WEIGHT = {"dc": 4, "warehouse": 3, "store": 1}
+FULFILMENT_WEIGHT = {DC: 4, WAREHOUSE: 3, STORE: 1}
 
 
 # category -> (noun, typical price in whole currency units)

@@ -29,6 +29,7 @@ from queries.order_states import HOLDING_STOCK
 from queries.vocabulary import (
     AdjustmentReason,
     EventKind,
+    LocationKind,
     MovementKind,
     OrderStatus,
     ReturnReason,
@@ -196,7 +197,7 @@ def locations_text(world: World) -> list[str]:
             prefix = cat.KIND_PREFIX[kind]
             number = seen[(prefix, city.code)] = seen.get((prefix, city.code), 0) + 1
             location_id = f"{prefix}-{city.code}-{number}"
-            name = f"{city.name} {cat.KIND_LABEL[kind]}" + (f" {number}" if number > 1 else "")
+            name = f"{city.name} {LocationKind(kind).label}" + (f" {number}" if number > 1 else "")
             lat, lon = city.lat, city.lon
             if i >= len(cities):  # another site in the same metro area
                 lat = round(lat + rng.uniform(-0.08, 0.08), 4)

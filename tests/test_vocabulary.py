@@ -3,6 +3,7 @@ declared and has a label; old seed spellings are readable aliases that nothing w
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import psycopg
@@ -10,22 +11,27 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.order_timeline import describe, title
-from queries import inventory, orders, transfers
+from queries import inventory, orders, transfers, users
+from queries.actor import ROLES
 from queries.db import fetch_all, fetch_one
 from queries.vocabulary import (
     LEGACY_EVENT_KINDS,
     LEGACY_MOVEMENTS,
     RETURN_REASON_IS_FREE_TEXT,
     EventKind,
+    LocationKind,
     MovementKind,
     OrderStatus,
+    SuggestionStatus,
     TransferStatus,
+    UserEventKind,
     event_kind_of,
     event_label,
     movement_kind_of,
     movement_label,
     reason_label,
     reason_of,
+    user_event_label,
 )
 from stack.seed import seed
 from tests.factories import ADMIN
@@ -41,6 +47,9 @@ def stored_words() -> dict[str, list[dict]]:
         "events": fetch_all("SELECT DISTINCT kind, from_status, to_status FROM order_events"),
         "movements": fetch_all("SELECT DISTINCT kind, reason FROM stock_movements"),
         "transfers": fetch_all("SELECT DISTINCT status FROM transfers"),
+        "suggestions": fetch_all("SELECT DISTINCT status FROM replenishment_suggestions"),
+        "user_events": fetch_all("SELECT DISTINCT kind FROM user_events"),
+        "locations": fetch_all("SELECT DISTINCT kind FROM locations"),
     }
 
 
@@ -65,6 +74,12 @@ def assert_declared(words: dict[str, list[dict]]) -> None:
         assert reason_label(row["kind"], row["reason"]).strip(), row
     for row in words["transfers"]:
         assert TransferStatus(row["status"]).label
+    for row in words["suggestions"]:
+        assert SuggestionStatus(row["status"]).label
+    for row in words["user_events"]:
+        assert UserEventKind(row["kind"]).label
+    for row in words["locations"]:
+        assert LocationKind(row["kind"]).label
 
 
 def assert_no_alias(words: dict[str, list[dict]]) -> None:
@@ -213,3 +228,53 @@ def test_the_timeline_of_an_old_seeded_order_shows_labels(seeded):
     assert any(h.startswith(":material/inventory: **Allocated**") for h in headings), headings
     assert any(h.startswith(":material/add_shopping_cart: **Placed**") for h in headings), headings
     assert not [h for h in headings if "status_changed" in h or "created" in h], headings
+
+
+# Every CHECK (column IN (...)) list in the schema, and the enumeration that declares its words.
+# A new list without a row here fails the test below, so the two cannot drift apart.
+CHECKED_WORDS = {
+    ("orders", "status"): OrderStatus,
+    ("transfers", "status"): TransferStatus,
+    ("replenishment_suggestions", "status"): SuggestionStatus,
+    ("user_events", "kind"): UserEventKind,
+    ("locations", "kind"): LocationKind,
+    ("users", "role"): ROLES,
+}
+
+
+def checked_word_lists() -> dict[tuple[str, str], set[str]]:
+    """(table, column) -> the words its CHECK constraint allows, read from the migrated schema."""
+    rows = fetch_all(
+        """
+        SELECT rel.relname AS table_name, pg_get_constraintdef(con.oid) AS definition
+          FROM pg_constraint AS con
+          JOIN pg_class AS rel ON rel.oid = con.conrelid
+          JOIN pg_namespace AS ns ON ns.oid = rel.relnamespace
+         WHERE con.contype = 'c'
+           AND ns.nspname = current_schema()
+           AND pg_get_constraintdef(con.oid) LIKE '%%= ANY (ARRAY[%%'
+        """)
+    lists = {}
+    for row in rows:
+        match = re.search(r"\(+(\w+) = ANY \(ARRAY\[(.*?)\]\)", row["definition"])
+        assert match, row
+        lists[(row["table_name"], match.group(1))] = set(re.findall(r"'([^']*)'", match.group(2)))
+    return lists
+
+
+def test_every_checked_word_list_in_the_schema_is_its_enumeration(db):
+    lists = checked_word_lists()
+    assert set(lists) == set(CHECKED_WORDS)
+    for column, words in CHECKED_WORDS.items():
+        assert lists[column] == {str(word) for word in words}, column
+
+
+def test_user_event_kinds_read_as_labels(db):
+    users.save_user(ADMIN, username="vocab_user", display_name="Vocab", role="hq_viewer",
+                    regions=[], password="a-long-password-1")
+    users.set_active(ADMIN, "vocab_user", False)
+    kinds = [row["kind"] for row in fetch_all(
+        "SELECT kind FROM user_events WHERE username = 'vocab_user' ORDER BY created_at")]
+    assert kinds == [UserEventKind.CREATED, UserEventKind.DEACTIVATED]
+    assert [user_event_label(kind) for kind in kinds] == ["account created", "account deactivated"]
+    assert user_event_label("renamed") == "renamed"
