@@ -38,11 +38,10 @@ def bulk_count_panel(actor: Actor, location_id: str, stocked: list[dict]) -> Non
              f"net {preview['net_difference']:+,} units.")
     form_key("bulk")  # the key is fixed while this preview is on screen
     if st.button(f"Apply {len(preview['rows'])} counts", type="primary", key="bulk_apply"):
-        result = run_form_command(
+        run_form_command(
             "bulk", inventory.apply_bulk_count,
             lambda r: f"Applied {r['counted']} counts: {r['changed']} changed, net "
                       f"{r['net_difference']:+,} units.",
-            actor, sheet, rerun=False)
-        if result is not None:  # start over with an empty uploader
-            st.session_state["bulk_upload_round"] = upload_round + 1
-            st.rerun()
+            actor, sheet,
+            # Start over with an empty uploader.
+            on_success=lambda _: st.session_state.update(bulk_upload_round=upload_round + 1))

@@ -1,8 +1,15 @@
-"""Running a command from a form: one idempotency key per form, success or the error sentence.
+"""Every form and button that writes runs its command through run_form_command.
 
-The key lives in st.session_state and is replaced only after a successful submit, so a double
-click (or a rerun that repeats the submit before the page caught up) applies once: the second
-run carries the same key and gets the stored result back.
+One idempotency key per form, kept in st.session_state as form_key_<form> and replaced only after
+a success, so a double click (or a rerun that repeats the submit before the page caught up)
+applies once: the second run carries the same key and gets the stored result back. A refusal
+(any DomainError, including DatabaseUnavailable and OutcomeUnknown) keeps the key, so the
+corrected retry, or a retry after a lost connection, is still safe.
+
+One message style for the three outcomes, shown after the rerun from form_flash_<slot>:
+- success: st.success with the form's sentence saying what happened;
+- refusal: st.error with the command's own sentence, where the person clicked;
+- a repeat of an applied key: st.info "Already done — <the same sentence>; nothing changed again."
 """
 
 from __future__ import annotations
@@ -30,36 +37,52 @@ def renew_form_key(form: str) -> None:
     st.session_state[_KEY.format(form)] = new_key()
 
 
-def show_flash(form: str) -> None:
-    """Show the outcome left by the last successful submit of this form (after its rerun)."""
-    flash = st.session_state.pop(_FLASH.format(form), None)
-    if flash is None:
-        return
-    kind, message = flash
-    (st.info if kind == "info" else st.success)(message)
+def already_done(sentence: str) -> str:
+    return f"Already done — {sentence.rstrip('.')}; nothing changed again."
+
+
+def show_outcome(kind: str, sentence: str) -> None:
+    if kind == "info":
+        st.info(already_done(sentence))
+    else:
+        st.success(sentence)
+
+
+def show_flash(slot: str) -> None:
+    """Show the outcome the last successful submit left in this slot (after its rerun)."""
+    flash = st.session_state.pop(_FLASH.format(slot), None)
+    if flash is not None:
+        show_outcome(*flash)
 
 
 def run_form_command(form: str, command: Callable[..., dict], describe: Callable[[dict], str],
-                     *args, rerun: bool = True, **kwargs) -> dict | None:
-    """Call command(*args, idempotency_key=<form key>, **kwargs).
+                     *args, flash: str | None = None, keyed: bool = True,
+                     on_success: Callable[[dict], None] | None = None, rerun: bool = True,
+                     **kwargs) -> dict | None:
+    """Call command(*args, idempotency_key=<the form's key>, **kwargs) and say how it went.
 
-    On success: a new key for the next submit, the description as st.success (or st.info
-    when the key had already been applied), and a rerun so tables show the change. On a
-    DomainError: its sentence as st.error, and the same key stays for the corrected retry.
-    With rerun=False the caller reruns (the message waits for show_flash on the next run).
+    describe(result) is the sentence for a success; a result with already_applied gets the same
+    sentence in the "already done" style. On success: a new key for the next submit,
+    on_success(result), the outcome left in the flash slot (the form's own unless `flash`
+    names a shared one) and a rerun so every table shows the change; with rerun=False the
+    outcome is shown at once instead. On a DomainError: its sentence as st.error, the key kept.
+    keyed=False is for a command that takes no key (each run is meant to do new work).
     """
+    if keyed:
+        kwargs["idempotency_key"] = form_key(form)
     try:
-        result = command(*args, idempotency_key=form_key(form), **kwargs)
+        result = command(*args, **kwargs)
     except DomainError as exc:
         st.error(str(exc))
         return None
-    renew_form_key(form)
-    if result.get("already_applied"):
-        flash = ("info", "Already applied — this submit was a repeat, nothing changed again. "
-                         + describe(result))
-    else:
-        flash = ("success", describe(result))
-    st.session_state[_FLASH.format(form)] = flash
-    if rerun:
-        st.rerun()
-    return result
+    if keyed:
+        renew_form_key(form)
+    outcome = ("info" if result.get("already_applied") else "success", describe(result))
+    if on_success is not None:
+        on_success(result)
+    if not rerun:
+        show_outcome(*outcome)
+        return result
+    st.session_state[_FLASH.format(flash or form)] = outcome
+    st.rerun()
+    return result  # not reached: st.rerun() ends this run

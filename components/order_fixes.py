@@ -1,9 +1,9 @@
 """The fixes support staff make, as forms and confirmation dialogs.
 
-Each fix carries the order version the person opened (optimistic concurrency) and an
-idempotency key kept in session_state and replaced only after a success, so a double click
-applies once. Success is flashed after the page reloads the order; an error sentence is shown
-where the person clicked, and nothing is written.
+Each fix carries the order version the person opened (optimistic concurrency) and runs through
+components.forms.run_form_command (one idempotency key per fix, renewed only after a success, so
+a double click applies once). The outcome is shown above the order after the page reloads it;
+an error sentence is shown where the person clicked, and nothing is written.
 """
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from components import forms
 from components.order_charts import forget_kpis
 from queries import order_search, orders
 from queries import order_states as states
 from queries.actor import Actor
-from queries.errors import DomainError
-from queries.idempotency import new_key
 
 SEEN = "orders_seen"        # {"id", "version"}: the version the person is working from
-FLASH = "orders_flash"      # success sentence shown once after the reload
+FLASH = "order"             # the flash slot of every fix: shown above the order after the reload
 CONFIRM = "orders_confirm"  # the status action waiting for confirmation in the dialog
 BACKORDER_BATCH = 200       # oldest first; a second click takes the next ones
-BACKORDER_FLASH = "orders_backorder_flash"
+BACKORDERS = "order_backorders"
 
 STATUS_ACTIONS: dict[str, tuple[str, Callable, str | None, str]] = {
     # action: (button, command, target status (None: back to where the hold came from), icon)
@@ -52,39 +51,27 @@ def working_version(order: dict) -> int:
     return seen["version"]
 
 
-def _key(name: str) -> str:
-    slot = f"orders_key_{name}"
-    if slot not in st.session_state:
-        st.session_state[slot] = new_key()
-    return st.session_state[slot]
-
-
-def apply_fix(name: str, order_id: str, call: Callable[[str], dict],
-              success: str | Callable[[dict], str]) -> bool:
-    """Run call(idempotency_key); on success remember the new version and reload the page.
+def apply_fix(name: str, actor: Actor, order: dict, version: int, command: Callable[..., dict],
+              success: str | Callable[[dict], str], **kwargs) -> None:
+    """Run command(actor, order id, expected_version=version, **kwargs) as the fix `name`; on
+    success remember the new version and reload the page.
 
     `success` is the sentence to show, or makes it from the command's result."""
-    try:
-        result = call(_key(name))
-    except DomainError as exc:
-        st.error(str(exc))
-        return False
-    st.session_state[f"orders_key_{name}"] = new_key()
-    open_order(order_id, result["version"])
-    sentence = success(result) if callable(success) else success
-    if result.get("already_applied"):
-        sentence += " (it was already applied)"
-    st.session_state[FLASH] = sentence
-    st.session_state.pop(CONFIRM, None)
-    forget_kpis()
-    st.rerun()
-    return True
+
+    def done(result: dict) -> None:
+        open_order(order["id"], result["version"])
+        st.session_state.pop(CONFIRM, None)
+        forget_kpis()
+
+    forms.run_form_command(f"order_{name}", command,
+                           success if callable(success) else lambda _: success,
+                           actor, order["id"], expected_version=version,
+                           flash=FLASH, on_success=done, **kwargs)
 
 
-def show_flash(slot: str = FLASH) -> None:
-    message = st.session_state.pop(slot, None)
-    if message:
-        st.success(message)
+def show_flash() -> None:
+    """The outcome of the last fix, above the order the page reloaded."""
+    forms.show_flash(FLASH)
 
 
 def stale_warning(order: dict) -> None:
@@ -129,10 +116,8 @@ def _confirm_dialog(actor: Actor, order: dict, action: str) -> None:
     note = st.text_area("Note (optional)", key="orders_confirm_note")
     left, right = st.columns(2)
     if left.button("Confirm", key="orders_confirm_go", type="primary"):
-        version = working_version(order)
-        apply_fix(action, order["id"], lambda key: command(
-            actor, order["id"], expected_version=version, idempotency_key=key, note=note),
-            f"{title}: done — the order is now {target_label}.")
+        apply_fix(action, actor, order, working_version(order), command,
+                  f"{title}: done — the order is now {target_label}.", note=note)
     if right.button("Back", key="orders_confirm_back"):
         _forget_confirmation()
         st.rerun()
@@ -178,26 +163,24 @@ def line_fixes(actor: Actor, order: dict, lines: list[dict]) -> None:
         qty = st.number_input("New quantity", value=1, step=1, key="fix_qty_qty")
         note = st.text_input("Note", key="fix_qty_note")
         if st.form_submit_button("Change quantity", key="fix_qty_submit"):
-            apply_fix("qty", order["id"], lambda key: orders.change_line_qty(
-                actor, order["id"], line_no=line_no, qty=int(qty), expected_version=version,
-                idempotency_key=key, note=note), f"Line {line_no} now has quantity {int(qty)}.")
+            apply_fix("qty", actor, order, version, orders.change_line_qty,
+                      f"Line {line_no} now has quantity {int(qty)}.",
+                      line_no=line_no, qty=int(qty), note=note)
     with add, st.form("fix_add"):
         st.markdown("**Add a line**")
         sku = st.text_input("SKU", key="fix_add_sku")
         add_qty = st.number_input("Quantity", value=1, step=1, key="fix_add_qty")
         add_note = st.text_input("Note", key="fix_add_note")
         if st.form_submit_button("Add line", key="fix_add_submit"):
-            apply_fix("add", order["id"], lambda key: orders.add_line(
-                actor, order["id"], sku=sku, qty=int(add_qty), expected_version=version, idempotency_key=key,
-                note=add_note), f"Added {int(add_qty)} × {sku.strip()}.")
+            apply_fix("add", actor, order, version, orders.add_line,
+                      f"Added {int(add_qty)} × {sku.strip()}.", sku=sku, qty=int(add_qty), note=add_note)
     with remove, st.form("fix_remove"):
         st.markdown("**Remove a line**")
         gone = st.selectbox("Line", numbers, format_func=describe, key="fix_remove_line")
         remove_note = st.text_input("Note", key="fix_remove_note")
         if st.form_submit_button("Remove line", key="fix_remove_submit"):
-            apply_fix("remove", order["id"], lambda key: orders.remove_line(
-                actor, order["id"], line_no=gone, expected_version=version, idempotency_key=key,
-                note=remove_note), f"Removed line {gone}; what it held is released.")
+            apply_fix("remove", actor, order, version, orders.remove_line,
+                      f"Removed line {gone}; what it held is released.", line_no=gone, note=remove_note)
     with move:
         reallocate_form(actor, order, lines, version)
 
@@ -221,9 +204,9 @@ def reallocate_form(actor: Actor, order: dict, lines: list[dict], version: int) 
         )
         move_note = st.text_input("Note", key="fix_move_note")
         if st.form_submit_button("Re-allocate", key="fix_move_submit", disabled=not options):
-            apply_fix("move", order["id"], lambda key: orders.reallocate_line(
-                actor, order["id"], line_no=line_no, location_id=target, expected_version=version,
-                idempotency_key=key, note=move_note), f"Line {line_no} is now allocated at {target}.")
+            apply_fix("move", actor, order, version, orders.reallocate_line,
+                      f"Line {line_no} is now allocated at {target}.",
+                      line_no=line_no, location_id=target, note=move_note)
     if not options:
         st.caption(f"No other location has {line['qty']} of {line['sku']} available.")
 
@@ -239,10 +222,8 @@ def address_fix(actor: Actor, order: dict) -> None:
         address = st.text_area("New shipping address", value=order["ship_address"], key="fix_address_text")
         note = st.text_input("Note", key="fix_address_note")
         if st.form_submit_button("Change address", key="fix_address_submit"):
-            apply_fix("address", order["id"], lambda key: orders.change_shipping_address(
-                actor, order["id"], address=address, expected_version=version, idempotency_key=key,
-                note=note),
-                "The shipping address is changed.")
+            apply_fix("address", actor, order, version, orders.change_shipping_address,
+                      "The shipping address is changed.", address=address, note=note)
 
 
 def note_fix(actor: Actor, order: dict) -> None:
@@ -250,8 +231,7 @@ def note_fix(actor: Actor, order: dict) -> None:
     with st.form("fix_note"):
         note = st.text_area("Note", key="fix_note_text", help=f"Up to {orders.MAX_NOTE:,} characters.")
         if st.form_submit_button("Add note", key="fix_note_submit"):
-            apply_fix("note", order["id"], lambda key: orders.add_note(
-                actor, order["id"], note=note, expected_version=version, idempotency_key=key), "Note added.")
+            apply_fix("note", actor, order, version, orders.add_note, "Note added.", note=note)
 
 
 def return_fix(actor: Actor, order: dict, lines: list[dict]) -> None:
@@ -281,10 +261,9 @@ def return_fix(actor: Actor, order: dict, lines: list[dict]) -> None:
         reason = st.text_input("Reason", key="fix_return_reason", placeholder="e.g. damaged, wrong size")
         note = st.text_input("Note", key="fix_return_note")
         if st.form_submit_button("Accept return", key="fix_return_submit"):
-            apply_fix("return", order["id"], lambda key: orders.accept_return(
-                actor, order["id"], location_id=location or "", reason=reason,
-                quantities=quantities, expected_version=version, idempotency_key=key, note=note),
-                lambda result: _return_sentence(result, location))
+            apply_fix("return", actor, order, version, orders.accept_return,
+                      lambda result: _return_sentence(result, location),
+                      location_id=location or "", reason=reason, quantities=quantities, note=note)
 
 
 def _return_sentence(result: dict, location: str | None) -> str:
@@ -297,17 +276,20 @@ def _return_sentence(result: dict, location: str | None) -> str:
 
 def backorders_button(actor: Actor, pending: int) -> None:
     """Try every back-ordered order again now (the worker also does so whenever stock rises)."""
-    show_flash(BACKORDER_FLASH)
+    forms.show_flash(BACKORDERS)
     if not pending:
         return
     if st.button(f"Try to allocate the {pending:,} back-ordered order{'s' if pending != 1 else ''}",
                  key="orders_allocate_waiting", icon=":material/inventory:"):
-        result = orders.allocate_waiting_orders(actor, limit=BACKORDER_BATCH)
-        tried, short = result["tried"], result["still_short"]
-        sentence = (f"Allocated {result['allocated']:,} of {tried:,} back-ordered "
-                    f"order{'s' if tried != 1 else ''}")
-        if short:
-            sentence += f"; {short:,} {'is' if short == 1 else 'are'} still short of stock"
-        st.session_state[BACKORDER_FLASH] = sentence + "."
-        forget_kpis()
-        st.rerun()
+        # No key: each click is meant to try the orders that are still waiting.
+        forms.run_form_command(BACKORDERS, orders.allocate_waiting_orders, _backorders_sentence,
+                               actor, limit=BACKORDER_BATCH, keyed=False,
+                               on_success=lambda _: forget_kpis())
+
+
+def _backorders_sentence(result: dict) -> str:
+    tried, short = result["tried"], result["still_short"]
+    sentence = f"Allocated {result['allocated']:,} of {tried:,} back-ordered order{'s' if tried != 1 else ''}"
+    if short:
+        sentence += f"; {short:,} {'is' if short == 1 else 'are'} still short of stock"
+    return sentence + "."

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.forms import run_form_command, show_flash
 from queries import replenishment
 from queries.actor import Actor
-from queries.errors import DomainError
-from queries.idempotency import new_key
 from queries.permissions import can
 
-
-def _form_key(suggestion_id: str, action: str) -> str:
-    """One idempotency key per (suggestion, action) button until it succeeds."""
-    slot = f"suggestion_{action}_{suggestion_id}_key"
-    if slot not in st.session_state:
-        st.session_state[slot] = new_key()
-    return st.session_state[slot]
-
-
-def _retire_key(suggestion_id: str, action: str) -> None:
-    st.session_state.pop(f"suggestion_{action}_{suggestion_id}_key", None)
+FLASH = "suggestions"  # one slot for the panel: the decided suggestion leaves the list
 
 
 def describe(suggestion: dict) -> str:
@@ -40,9 +29,7 @@ def describe(suggestion: dict) -> str:
 def suggestions_panel(actor: Actor, location_id: str | None = None) -> None:
     """Open suggestions for the actor's regions (or one location), with Accept / Dismiss."""
     st.subheader("Replenishment suggestions")
-    flash = st.session_state.pop("suggestion_flash", None)
-    if flash:
-        st.success(flash)
+    show_flash(FLASH)
     suggestions = replenishment.open_suggestions(actor, location_id)
     if not suggestions:
         st.caption("No open suggestions: every watched stock row is above its reorder point.")
@@ -54,24 +41,18 @@ def suggestions_panel(actor: Actor, location_id: str | None = None) -> None:
             text.markdown(describe(suggestion))
             if not can(actor, "suggestion.decide", suggestion["region"]):
                 continue
-            accept = accept_col.button("Accept", key=f"suggestion_accept_{sid}", type="primary",
-                                       disabled=suggestion["from_location_id"] is None)
-            dismiss = dismiss_col.button("Dismiss", key=f"suggestion_dismiss_{sid}")
-            try:
-                if accept:
-                    result = replenishment.accept_suggestion(actor, sid, _form_key(sid, "accept"))
-                    _retire_key(sid, "accept")
-                    st.session_state["suggestion_flash"] = (
-                        f"Transfer {result['transfer_id']} created: {suggestion['qty']} × "
-                        f"{suggestion['sku']} from {suggestion['from_location_id']} to "
-                        f"{suggestion['location_id']}.")
-                    st.rerun()
-                if dismiss:
-                    replenishment.dismiss_suggestion(actor, sid, _form_key(sid, "dismiss"))
-                    _retire_key(sid, "dismiss")
-                    st.session_state["suggestion_flash"] = (
-                        f"Dismissed the suggestion for {suggestion['sku']} at "
-                        f"{suggestion['location_id']}.")
-                    st.rerun()
-            except DomainError as exc:
-                st.error(str(exc))
+            # One key per (suggestion, action) button, kept until it succeeds.
+            if accept_col.button("Accept", key=f"suggestion_accept_{sid}", type="primary",
+                                 disabled=suggestion["from_location_id"] is None):
+                run_form_command(
+                    f"suggestion_accept_{sid}", replenishment.accept_suggestion,
+                    lambda r, s=suggestion: (
+                        f"Accepted the suggestion: transfer {r['transfer_id'][:8]} takes {s['qty']} × "
+                        f"{s['sku']} from {s['from_location_id']} to {s['location_id']}."),
+                    actor, sid, flash=FLASH)
+            if dismiss_col.button("Dismiss", key=f"suggestion_dismiss_{sid}"):
+                run_form_command(
+                    f"suggestion_dismiss_{sid}", replenishment.dismiss_suggestion,
+                    lambda _, s=suggestion: f"Dismissed the suggestion for {s['sku']} at "
+                                            f"{s['location_id']}.",
+                    actor, sid, flash=FLASH)

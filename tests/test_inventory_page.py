@@ -10,9 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from queries import db as dbmod
-from queries import inventory, transfers
-from queries.db import fetch_one
+from queries import inventory, replenishment, transfers
+from queries.actor import SYSTEM
+from queries.db import fetch_one, run_transaction
 from queries.idempotency import new_key
+from queries.replenishment import StockLevel
 from tests import factories
 from tests.factories import MANAGER_EU, SUPPORT_EU, count_rows
 from tests.worlds import build_template, copy_of
@@ -130,6 +132,15 @@ def test_adjust_form_success_and_error(world):
     submit(at, "adjust_submit")
     assert messages(at)["error"] == ["Please explain an 'other' adjustment in the note."]
     assert count_rows("stock_movements") == rows
+    key = at.session_state["form_key_adjust"]  # kept for the corrected submit
+
+    at.text_input(key="adjust_note").input("found behind the shelf")
+    submit(at, "adjust_submit")
+    assert (messages(at)["success"], messages(at)["error"]) == (
+        ["SKU-1 at WH-BER-1: +4 (other); on hand now 101, available 101."], [])
+    assert count_rows("stock_movements") == rows + 1
+    assert fetch_one("SELECT count(*) AS n FROM idempotency_keys WHERE key = %s", (key,))["n"] == 1
+    assert at.session_state["form_key_adjust"] != key
 
 
 def test_a_repeated_submit_with_the_same_key_applies_once(world):
@@ -145,7 +156,9 @@ def test_a_repeated_submit_with_the_same_key_applies_once(world):
     assert at.session_state["form_key_adjust"] != key  # renewed after success
     at.session_state["form_key_adjust"] = key  # the second click arrives with the old key
     submit(at, "adjust_submit")
-    assert messages(at)["info"][0].startswith("Already applied")
+    assert messages(at)["info"][0] == (
+        "Already done — SKU-2 at WH-BER-1: +5 (received); on hand now 105, available 105; "
+        "nothing changed again.")
     assert on_hand("WH-BER-1", "SKU-2") == 105
 
 
@@ -279,20 +292,95 @@ def test_ledger_tab_draws_the_chart_and_the_as_of_view(world):
                for c in at.caption)
 
 
-def test_a_manager_accepts_a_replenishment_suggestion_on_the_page_once(world):
-    from queries import replenishment
-    from queries.actor import SYSTEM
-    from queries.replenishment import StockLevel
-
+def low_stock_suggestion() -> dict:
+    """WH-BER-1 reports 2 of SKU-1 (reorder point 5): the worker suggests a move from WH-PAR-1."""
     observed = replenishment.observe_stock_level(StockLevel(
         "WH-BER-1", "SKU-1", on_hand=2, reserved=0, reorder_point=5,
         updated=(1_800_000_000_000_000_000, 0)), SYSTEM)
-    suggestion_id = observed.suggestion["id"]
+    return observed.suggestion
+
+
+def accept_writes() -> dict:
+    """Everything accepting a suggestion writes: a transfer, two movements, the stock rows, the
+    key and the suggestion's decision."""
+    return dict(fetch_one(
+        "SELECT (SELECT count(*) FROM transfers) AS transfers, "
+        "(SELECT count(*) FROM stock_movements) AS movements, "
+        "(SELECT count(*) FROM idempotency_keys) AS keys, "
+        "(SELECT count(*) FROM stock) AS stock_rows, "
+        "(SELECT sum(version) FROM stock) AS stock_versions, "
+        "(SELECT count(*) FROM replenishment_suggestions WHERE status = 'open') AS open"))
+
+
+def accepted_sentence(suggestion_id: str, qty: int) -> str:
+    transfer_id = replenishment.suggestion(suggestion_id)["transfer_id"]
+    return (f"Accepted the suggestion: transfer {transfer_id[:8]} takes {qty} × SKU-1 from "
+            "WH-PAR-1 to WH-BER-1.")
+
+
+def test_a_manager_accepts_a_replenishment_suggestion_on_the_page_once(world):
+    suggestion = low_stock_suggestion()
+    suggestion_id = suggestion["id"]
     transfers_before = count_rows("transfers")
     at = open_page()
     assert any("Move **" in m.value and "WH-BER-1" in m.value for m in at.markdown)
     submit(at, f"suggestion_accept_{suggestion_id}")
-    assert any(s.value.startswith("Transfer ") for s in at.success)
+    assert messages(at)["success"] == [accepted_sentence(suggestion_id, suggestion["qty"])]
     assert count_rows("transfers") == transfers_before + 1
     assert replenishment.suggestion(suggestion_id)["status"] == "accepted"
     assert not [b for b in at.button if b.key == f"suggestion_accept_{suggestion_id}"]
+
+
+def test_a_repeated_accept_says_already_done_and_writes_nothing(world, monkeypatch):
+    """A double click: the second run read the list before the first one's commit, so it still
+    shows the button, and it carries the same key (the first run was cut short before it
+    renewed it)."""
+    suggestion = low_stock_suggestion()
+    suggestion_id, slot = suggestion["id"], f"form_key_suggestion_accept_{suggestion['id']}"
+    seen = replenishment.open_suggestions(MANAGER_EU, "WH-BER-1")
+    monkeypatch.setattr(replenishment, "open_suggestions", lambda *args, **kwargs: seen)
+    at = open_page()
+    key = new_key()
+    at.session_state[slot] = key
+    submit(at, f"suggestion_accept_{suggestion_id}")
+    sentence = accepted_sentence(suggestion_id, suggestion["qty"])
+    assert messages(at)["success"] == [sentence]
+    writes = accept_writes()
+
+    at.session_state[slot] = key
+    submit(at, f"suggestion_accept_{suggestion_id}")
+    assert messages(at)["success"] == []
+    assert f"Already done — {sentence[:-1]}; nothing changed again." in messages(at)["info"]
+    assert accept_writes() == writes
+
+
+def test_a_refused_accept_keeps_its_key_and_the_retry_applies_once(world):
+    suggestion = low_stock_suggestion()
+    suggestion_id, slot = suggestion["id"], f"form_key_suggestion_accept_{suggestion['id']}"
+    at = open_page()
+    run_transaction(lambda cur: cur.execute(  # everything at the source is promised meanwhile
+        "UPDATE stock SET reserved = on_hand WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-1'"))
+    writes = accept_writes()
+    submit(at, f"suggestion_accept_{suggestion_id}")
+    [error] = messages(at)["error"]
+    assert error.startswith("Only 0 of SKU-1 available at WH-PAR-1")
+    assert accept_writes() == writes
+    key = at.session_state[slot]
+
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE stock SET reserved = 0 WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-1'"))
+    submit(at, f"suggestion_accept_{suggestion_id}")
+    assert messages(at)["success"] == [accepted_sentence(suggestion_id, suggestion["qty"])]
+    after = accept_writes()
+    assert (after["transfers"], after["movements"], after["keys"], after["open"]) == (
+        writes["transfers"] + 1, writes["movements"] + 2, writes["keys"] + 1, writes["open"] - 1)
+    assert fetch_one("SELECT count(*) AS n FROM idempotency_keys WHERE key = %s", (key,))["n"] == 1
+    assert at.session_state[slot] != key  # renewed after the success
+
+
+def test_a_manager_dismisses_a_suggestion(world):
+    suggestion_id = low_stock_suggestion()["id"]
+    at = open_page()
+    submit(at, f"suggestion_dismiss_{suggestion_id}")
+    assert messages(at)["success"] == ["Dismissed the suggestion for SKU-1 at WH-BER-1."]
+    assert replenishment.suggestion(suggestion_id)["status"] == "dismissed"

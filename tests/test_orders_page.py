@@ -273,14 +273,32 @@ def test_a_stale_page_is_refused_until_reloaded(shop):
     stamp = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert errors(at) == [f"This order was changed by admin at {stamp}; reload."]
     assert write_counts() == before
-    key_before = at.session_state["orders_key_note"]
+    key_before = at.session_state["form_key_order_note"]
     assert "changed since you opened it" in at.warning[0].value
     submit(at, "orders_reload")
     at.text_area(key="fix_note_text").input("my note")
     submit(at, "fix_note_submit")
     assert success(at) == ["Note added."]
-    assert at.session_state["orders_key_note"] != key_before  # a fresh key for the next note
+    assert at.session_state["form_key_order_note"] != key_before  # a fresh key for the next note
     assert [e["note"] for e in events_of(oid)][-2:] == ["changed meanwhile", "my note"]
+
+
+def test_a_repeated_fix_with_the_same_key_says_already_done_and_writes_nothing(shop):
+    """A double click whose first run was cut short before the key was renewed."""
+    oid = shop["jane"]
+    at = open_order(oid)
+    at.session_state["form_key_order_note"] = key = "a-double-click"
+    at.text_area(key="fix_note_text").input("call the customer")
+    submit(at, "fix_note_submit")
+    assert success(at) == ["Note added."]
+    before = write_counts()
+    at.session_state["form_key_order_note"] = key
+    at.text_area(key="fix_note_text").input("call the customer")
+    submit(at, "fix_note_submit")
+    assert success(at) == [] and errors(at) == []
+    assert [i.value for i in at.info][0] == "Already done — Note added; nothing changed again."
+    assert write_counts() == before
+    assert [e["note"] for e in events_of(oid)].count("call the customer") == 1
 
 
 def test_admin_sees_all_regions_and_support_only_theirs(shop):
