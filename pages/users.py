@@ -3,10 +3,9 @@
 import streamlit as st
 
 from components.session import require_actor
-from components.user_events import saved_sentence, user_events_table
+from components.user_events import save_account, set_account_active, user_events_table
 from queries import users
 from queries.actor import ROLES
-from queries.errors import DomainError
 
 actor = require_actor("users")
 st.title("Users")
@@ -27,24 +26,15 @@ with left, st.form("create_user", clear_on_submit=False):
                              help="At least 8 characters. Leave empty to keep an existing "
                                   "user's password; setting one signs them out everywhere.")
     if st.form_submit_button("Save user", type="primary"):
-        try:
-            saved = users.save_user(actor, username=username, display_name=display_name,
-                                    role=role, regions=regions, password=password or None)
-            st.success(saved_sentence(saved, role))
-        except DomainError as exc:
-            st.error(str(exc))
+        save_account(actor, username=username, display_name=display_name, role=role,
+                     regions=regions, password=password or None)
 
 with right, st.form("deactivate_user"):
     st.subheader("Deactivate or reactivate")
     who = st.selectbox("User", [u["username"] for u in users.list_users()], key="active_username")
     active = st.toggle("Active", value=True, key="active_flag")
     if st.form_submit_button("Apply"):
-        try:
-            changed = users.set_active(actor, who, active)
-            state = "active" if active else "deactivated"
-            st.success(f"{who} is now {state}." if changed else f"{who} was already {state}.")
-        except DomainError as exc:
-            st.error(str(exc))
+        set_account_active(actor, who, active)
 
 st.subheader("Recent account changes")
 user_events_table(users.recent_user_events())

@@ -116,3 +116,34 @@ def test_the_page_updates_an_account_and_lists_the_change(admin_app):
     assert users.authenticate("sam", "sam-password").role == "inventory_manager"
     assert not at.exception
     assert "Recent account changes" in [h.value for h in at.subheader]
+
+
+def test_deactivating_twice_on_the_page_says_already_done(admin_app):
+    at = admin_app
+    factories.add_user("sam", "support", ["EU"], "sam-password")
+    at.run()
+    at.selectbox(key="active_username").set_value("sam")
+    at.toggle(key="active_flag").set_value(False)
+    at.button[1].click()
+    at.run()
+    assert [s.value for s in at.success] == ["sam is deactivated."]
+    events = count_rows("user_events")
+    at.button[1].click()
+    at.run()
+    assert [s.value for s in at.success] == []
+    assert [i.value for i in at.info] == ["Already done — sam is deactivated; nothing changed again."]
+    assert count_rows("user_events") == events
+
+
+def test_saving_the_same_settings_says_already_done(admin_app):
+    at = admin_app
+    factories.add_user("sam", "support", ["EU"], "sam-password")
+    at.text_input(key="user_username").input("sam")
+    at.text_input(key="user_display_name").input("sam")
+    at.selectbox(key="user_role").set_value("support")
+    at.multiselect(key="user_regions").set_value(["EU"])
+    events = count_rows("user_events")
+    at.button[0].click()
+    at.run()
+    assert [i.value for i in at.info] == ["Already done — sam has these settings; nothing changed again."]
+    assert count_rows("user_events") == events
