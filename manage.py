@@ -22,7 +22,8 @@ COMMANDS = {
     "capacity": ("stack.capacity", "capacity_command", "find the highest order rate this stack sustains"),
     "soak": ("stack.soak", "soak_command", "holiday traffic under injected faults; nothing lost?"),
     "changefeed": ("changefeed.cli", "changefeed_command", "set up or show the change stream"),
-    "bench": ("bench.cli", "bench_command", "run a benchmark: seed, transfers, orders, changefeed"),
+    "bench": ("bench.cli", "bench_command",
+              "run a benchmark: seed, transfers, orders, changefeed, tabs"),
 }
 
 

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "transfers": "concurrent stock transfers next to pgbench TPC-B-like",
     "orders": "order placement next to pgbench, search latency next to psql",
     "changefeed": "commit-to-consumer latency; relay throughput next to a raw producer",
+    "tabs": "Inventory tab switch through AppTest next to that tab's queries run directly",
 }
 
 

@@ -6,31 +6,22 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components import cached_reads
 from components.kpi import kpi_row
-from queries import order_search
 from queries.actor import Actor
-from queries.db import database_url
 from queries.order_states import FUNNEL, label, reached_counts
 from queries.vocabulary import EventKind, OrderStatus
 
 
-@st.cache_data(ttl=15, show_spinner=False)
-def _kpis(url: str, username: str, role: str, regions: tuple[str, ...]) -> dict:
-    actor = Actor(username, role, regions)
-    return {
-        "counts": order_search.status_counts(actor),
-        "late": order_search.late_summary(actor)["late"],
-        "per_hour": order_search.orders_per_hour(actor, hours=24),
-    }
-
-
 def load_kpis(actor: Actor) -> dict:
-    """Funnel counts, late orders and orders per hour; cached for 15 s (counting 1M rows costs)."""
-    return _kpis(database_url(), actor.username, actor.role, actor.regions)
+    """Funnel counts, late orders and orders per hour, cached a few seconds per scope
+    (components.cached_reads)."""
+    return cached_reads.order_kpis(actor)
 
 
 def forget_kpis() -> None:
-    _kpis.clear()
+    """After an order changed: drop the cached figures so the funnel shows it at once."""
+    cached_reads.forget_after_write()
 
 
 def funnel_tiles(counts: dict[str, int], late: int) -> None:

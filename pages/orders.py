@@ -1,4 +1,6 @@
-"""Orders: find an order, read its history, and fix it (support and admin)."""
+"""Orders: find an order, read its history, and fix it (support and admin).
+
+Only the open tab of an order runs, and it is kept in the URL (`?order_tab=History`)."""
 
 import streamlit as st
 
@@ -19,6 +21,8 @@ from components.order_timeline import order_timeline
 from components.session import require_actor
 from queries.errors import DomainError
 from queries.order_search import order_detail
+
+ORDER_TABS = ["Lines", "Status", "History", "Address", "Note", "Return"]
 
 actor = require_actor("orders")
 st.title("Orders")
@@ -52,17 +56,23 @@ if selected:
     order_header(order)
     stale_warning(order)
     lines_tab, status_tab, history_tab, address_tab, note_tab, return_tab = st.tabs(
-        ["Lines", "Status", "History", "Address", "Note", "Return"])
-    with lines_tab:
-        order_lines_table(detail["lines"])
-        line_fixes(actor, order, detail["lines"])
-    with status_tab:
-        status_actions(actor, order)
-    with history_tab:
-        order_timeline(detail["events"])
-    with address_tab:
-        address_fix(actor, order)
-    with note_tab:
-        note_fix(actor, order)
-    with return_tab:
-        return_fix(actor, order, detail["lines"])
+        ORDER_TABS, key="order_tab", bind="query-params")
+    if lines_tab.open:
+        with lines_tab:
+            order_lines_table(detail["lines"])
+            line_fixes(actor, order, detail["lines"])
+    if status_tab.open:
+        with status_tab:
+            status_actions(actor, order)
+    if history_tab.open:
+        with history_tab:
+            order_timeline(detail["events"])
+    if address_tab.open:
+        with address_tab:
+            address_fix(actor, order)
+    if note_tab.open:
+        with note_tab:
+            note_fix(actor, order)
+    if return_tab.open:
+        with return_tab:
+            return_fix(actor, order, detail["lines"])

@@ -4,10 +4,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from components.cached_reads import overview_figures
 from components.kpi import kpi_row
 from components.low_stock_heatmap import low_stock_heatmap
 from components.session import require_actor
-from queries import overview
 from queries.order_states import NOT_SHIPPED
 
 actor = require_actor("overview")
@@ -15,8 +15,9 @@ st.title("Overview")
 scope = "every region" if actor.all_regions else ", ".join(actor.regions)
 st.caption(f"Consolidated stock and orders across {scope}.")
 
-stock = pd.DataFrame(overview.stock_totals_by_region(actor))
-orders = pd.DataFrame(overview.order_counts_by_region_and_status(actor))
+figures = overview_figures(actor)  # cached a few seconds for the actor's scope
+stock = pd.DataFrame(figures["stock"])
+orders = pd.DataFrame(figures["orders"])
 
 if stock.empty:
     st.info("No stock yet. Seed demo data with `python manage.py seed`.")
@@ -48,13 +49,13 @@ with right:
         st.plotly_chart(px.bar(orders, x="status", y="orders", color="region"),
                         width="stretch")
 
-daily = pd.DataFrame(overview.orders_per_day(actor))
+daily = pd.DataFrame(figures["daily"])
 if not daily.empty:
     st.subheader("Orders per day")
     st.plotly_chart(px.line(daily, x="day", y="orders", color="region"), width="stretch")
 
 st.subheader("Where stock runs short")
-low_stock_heatmap(overview.low_stock_by_region_and_category(actor))
+low_stock_heatmap(figures["low_stock"])
 
 st.subheader("Regions")
 st.dataframe(stock, hide_index=True, width="stretch")

@@ -118,3 +118,49 @@ def test_a_reload_keeps_the_sign_in_and_signing_out_ends_it(db, tmp_path):
         wait_for_text(browser, "Sign in")
         assert "Signed in as" not in browser.find_element(By.TAG_NAME, "body").text
         browser.save_screenshot(str(tmp_path / "signed-out.png"))
+
+
+def click_tab(browser, label: str) -> None:
+    tab = next(t for t in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stTab"]')
+               if t.text == label)
+    tab.click()
+
+
+def test_inventory_tabs_run_when_clicked_keep_the_url_and_a_bookmark_opens_one(db, tmp_path):
+    """Only the open tab is drawn; a click on another tab runs it and puts it in the URL; the URL
+    opened later (a bookmark, after a reload signed in by the cookie) opens that tab."""
+    require_chromium()
+    factories.small_world()
+    factories.add_user("manager.eu", "inventory_manager", ["EU"], "manager-password")
+    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+        browser.get(url)
+        wait_until_idle(browser)
+        sign_in(browser, "manager.eu", "manager-password")
+        wait_for_text(browser, "Signed in as")
+        wait_until_idle(browser)
+        browser.get(url + "/inventory?tab=Ledger")
+        wait_until_idle(browser)
+        wait_for_text(browser, "As of date (UTC)")
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Search SKU or product name" not in body and "Ship a transfer" not in body
+
+        click_tab(browser, "Transfers")
+        wait_for_text(browser, "Ship a transfer")
+        wait_until_idle(browser)
+        assert "tab=Transfers" in browser.current_url
+        assert "As of date (UTC)" not in browser.find_element(By.TAG_NAME, "body").text
+
+        # A form inside the tab still submits there.
+        click_tab(browser, "Adjust & count")
+        wait_for_text(browser, "Adjust on hand")
+        wait_until_idle(browser)
+        sku = browser.find_elements(By.CSS_SELECTOR, 'input[aria-label="SKU"]')[0]
+        sku.send_keys("SKU-1")
+        change = browser.find_element(By.CSS_SELECTOR,
+                                      'input[aria-label="Change (+ adds, − removes)"]')
+        change.send_keys(Keys.CONTROL, "a")
+        change.send_keys("5")
+        browser.find_element(By.XPATH, '//button[.//p[text()="Apply adjustment"]]').click()
+        wait_for_text(browser, "SKU-1 at WH-BER-1: +5 (received); on hand now 105")
+        assert "Adjust on hand" in browser.find_element(By.TAG_NAME, "body").text
+        browser.save_screenshot(str(tmp_path / "inventory-tabs.png"))
