@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from components.cached_reads import forget_after_write
 from queries.errors import DomainError
 from queries.idempotency import new_key
 
@@ -77,6 +78,7 @@ def run_form_command(form: str, command: Callable[..., dict], describe: Callable
         return None
     if keyed:
         renew_form_key(form)
+    forget_after_write()  # cached figures (Overview, pickers) show this write at once
     outcome = ("info" if result.get("already_applied") else "success", describe(result))
     if on_success is not None:
         on_success(result)
