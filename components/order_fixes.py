@@ -14,9 +14,11 @@ import streamlit as st
 
 from components import forms
 from components.order_charts import forget_kpis
-from queries import order_search, orders
 from queries import order_states as states
+from queries import orders
 from queries.actor import Actor
+from queries.locations import restock_choices, with_available
+from queries.text_input import MAX_NOTE
 
 SEEN = "orders_seen"        # {"id", "version"}: the version the person is working from
 FLASH = "order"             # the flash slot of every fix: shown above the order after the reload
@@ -194,7 +196,7 @@ def reallocate_form(actor: Actor, order: dict, lines: list[dict], version: int) 
     by_no = {line["line_no"]: line for line in allocated}
     line_no = st.selectbox("Line", list(by_no), format_func=_line_label(allocated), key="fix_move_line")
     line = by_no[line_no]
-    options = [row for row in order_search.reallocation_options(actor, line["sku"], line["qty"])
+    options = [row for row in with_available(actor, line["sku"], line["qty"])
                if row["location_id"] != line["location_id"]]
     with st.form("fix_move"):
         target = st.selectbox(
@@ -229,7 +231,7 @@ def address_fix(actor: Actor, order: dict) -> None:
 def note_fix(actor: Actor, order: dict) -> None:
     version = working_version(order)
     with st.form("fix_note"):
-        note = st.text_area("Note", key="fix_note_text", help=f"Up to {orders.MAX_NOTE:,} characters.")
+        note = st.text_area("Note", key="fix_note_text", help=f"Up to {MAX_NOTE:,} characters.")
         if st.form_submit_button("Add note", key="fix_note_submit"):
             apply_fix("note", actor, order, version, orders.add_note, "Note added.", note=note)
 
@@ -240,7 +242,7 @@ def return_fix(actor: Actor, order: dict, lines: list[dict]) -> None:
                 + (" Every unit of this one is back." if order["status"] == states.RETURNED else ""))
         return
     version = working_version(order)
-    locations = order_search.active_locations(actor)
+    locations = restock_choices(actor)
     out = [line for line in lines if line["qty"] > line["returned_qty"]]
     with st.form("fix_return"):
         st.caption("Units coming back on each line (all that is still out, unless you change it).")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.forms import run_form_command, show_flash
-from queries import stock, transfers
+from queries import locations, transfers
 from queries.actor import Actor
 from queries.vocabulary import ShortfallReason
 
@@ -20,7 +20,7 @@ def transfer_label(row: dict) -> str:
 
 
 def ship_transfer_form(actor: Actor, location_id: str) -> None:
-    destinations = [row for row in stock.transfer_destinations(actor) if row["id"] != location_id]
+    destinations = [row for row in locations.transfer_destinations(actor) if row["id"] != location_id]
     st.subheader("Ship a transfer")
     show_flash("transfer")
     with st.form("transfer_form"):

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.session import require_actor
 from components.user_events import save_account, set_account_active, user_events_table
-from queries import users
+from queries import locations, users
 from queries.actor import ROLES
 
 actor = require_actor("users")
@@ -21,7 +21,7 @@ with left, st.form("create_user", clear_on_submit=False):
     username = st.text_input("Username", key="user_username")
     display_name = st.text_input("Display name", key="user_display_name")
     role = st.selectbox("Role", ROLES, key="user_role")
-    regions = st.multiselect("Regions (none = all regions)", users.known_regions(), key="user_regions")
+    regions = st.multiselect("Regions (none = all regions)", locations.every_region(), key="user_regions")
     password = st.text_input("Password", type="password", key="user_password",
                              help="At least 8 characters. Leave empty to keep an existing "
                                   "user's password; setting one signs them out everywhere.")

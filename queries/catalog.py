@@ -118,13 +118,6 @@ def add_stock_row(cur, location_id: str, sku: str) -> None:
     )
 
 
-def locations_by_id(cur, location_ids: list[str]) -> dict[str, dict]:
-    rows = cur.execute(
-        "SELECT id, region, active FROM locations WHERE id = ANY(%s)", (list(location_ids),)
-    ).fetchall()
-    return {row["id"]: row for row in rows}
-
-
 def products_by_sku(cur, skus: list[str]) -> dict[str, dict]:
     rows = cur.execute(
         "SELECT sku, active FROM products WHERE sku = ANY(%s)", (list(skus),)
@@ -141,12 +134,3 @@ def stock_rows_for(cur, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], d
         ([p[0] for p in pairs], [p[1] for p in pairs]),
     ).fetchall()
     return {(row["location_id"], row["sku"]): row for row in rows}
-
-
-def location_region(cur, location_id: str) -> str:
-    """The region of a location, active or not (reads and closing transfers need both)."""
-    location_id = clean_id(location_id, "location")
-    row = cur.execute("SELECT region FROM locations WHERE id = %s", (location_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"There is no location {location_id!r}.")
-    return row["region"]

@@ -9,13 +9,10 @@ from queries import permissions
 from queries.actor import Actor
 from queries.db import run_transaction
 from queries.errors import InvalidInput
-from queries.text_input import required_text
+from queries.text_input import MAX_ADDRESS, MAX_EMAIL, MAX_NAME, MAX_REGION, required_text
 
 PERSONAL_FIELDS = ("customer_name", "customer_email", "ship_address", "customer_address")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_NAME = 200
-MAX_EMAIL = 254
-MAX_ADDRESS = 500
 
 
 def mask_name(name: str | None) -> str:
@@ -66,7 +63,7 @@ def insert_customer(cur, name: str, email: str, address: str, region: str,
     if not _EMAIL.match(email):
         raise InvalidInput(f"{email!r} is not an email address.")
     address = required_text(address, "customer's address", MAX_ADDRESS)
-    region = required_text(region, "customer's region", 50)
+    region = required_text(region, "customer's region", MAX_REGION)
     if (lat is None) != (lon is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)):
         raise InvalidInput("Coordinates need both a latitude (-90..90) and a longitude (-180..180).")
     customer_id = str(uuid.uuid4())

@@ -11,21 +11,21 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from queries import permissions
+from queries import locations, permissions
 from queries.actor import Actor
 from queries.catalog import (
     add_stock_row,
-    locations_by_id,
     products_by_sku,
     stock_rows_for,
     stock_target,
 )
 from queries.db import read
-from queries.errors import InsufficientStock, InvalidInput
+from queries.errors import InsufficientStock, InvalidInput, InvalidQuantity
 from queries.idempotency import run_command
-from queries.quantities import non_negative, non_zero
+from queries.lock_order import in_lock_order
+from queries.quantities import non_negative, non_zero, number_in_text
 from queries.stock_ledger import apply_movement
-from queries.text_input import optional_text
+from queries.text_input import MAX_IDENTIFIER, clean_note, optional_text
 from queries.vocabulary import AdjustmentReason, CountReason, MovementKind
 
 # reason code -> (label, direction): +1 only adds stock, -1 only removes it, 0 either way.
@@ -33,10 +33,9 @@ from queries.vocabulary import AdjustmentReason, CountReason, MovementKind
 ADJUSTMENT_REASONS: dict[str, tuple[str, int]] = {
     reason: (reason.label, reason.direction) for reason in AdjustmentReason
 }
-MAX_NOTE = 500
-MAX_REFERENCE = 100
 MAX_BULK_ROWS = 5000
 COUNT_COLUMNS = ("location", "sku", "counted")
+COUNTED = "The count"
 
 
 def _check_reason(reason: str, qty: int, note: str | None) -> None:
@@ -59,8 +58,8 @@ def adjust_stock(actor: Actor, *, location_id: str, sku: str, qty: int, reason: 
     """Change on_hand by a signed quantity, with a reason code (and a note for 'other')."""
     permissions.require(actor, "stock.adjust")
     qty = non_zero(qty, "The adjustment")
-    note = optional_text(note, "note", MAX_NOTE)
-    reference = optional_text(reference, "reference", MAX_REFERENCE)
+    note = clean_note(note)
+    reference = optional_text(reference, "reference", MAX_IDENTIFIER)
     _check_reason(reason, qty, note)
 
     def body(cur) -> dict:
@@ -109,7 +108,7 @@ def record_count(actor: Actor, *, location_id: str, sku: str, counted: int,
     """
     permissions.require(actor, "stock.count")
     counted = non_negative(counted, "The counted quantity")
-    note = optional_text(note, "note", MAX_NOTE)
+    note = clean_note(note)
 
     def body(cur) -> dict:
         target = stock_target(cur, location_id, sku)
@@ -170,13 +169,8 @@ def _decode(content: str | bytes) -> str:
 
 
 def _parse_counted(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number.") from None
-    if value < 0:
-        raise ValueError(f"{value} is negative; a count is zero or more.")
-    return value
+    """The counted cell, by the one quantity rule (queries.quantities): "12.0" is 12."""
+    return non_negative(number_in_text(text, COUNTED), COUNTED)
 
 
 def parse_count_csv(content: str | bytes, max_rows: int = MAX_BULK_ROWS) -> CountSheet:
@@ -209,7 +203,7 @@ def parse_count_csv(content: str | bytes, max_rows: int = MAX_BULK_ROWS) -> Coun
         if values["counted"]:
             try:
                 counted = _parse_counted(values["counted"])
-            except ValueError as exc:
+            except InvalidQuantity as exc:
                 row_errors.append(RowError(number, "counted", str(exc)))
         if not row_errors:
             pair = (values["location"], values["sku"])
@@ -228,12 +222,12 @@ def parse_count_csv(content: str | bytes, max_rows: int = MAX_BULK_ROWS) -> Coun
 
 def _check_lines(cur, actor: Actor, lines: list[CountLine]) -> tuple[list[RowError], dict]:
     """Errors the database finds in the sheet (unknown, inactive, not yours, below reserved)."""
-    locations = locations_by_id(cur, sorted({line.location_id for line in lines}))
+    found = locations.by_id(cur, sorted({line.location_id for line in lines}))
     products = products_by_sku(cur, sorted({line.sku for line in lines}))
     stock = stock_rows_for(cur, [(line.location_id, line.sku) for line in lines])
     errors = []
     for line in lines:
-        location = locations.get(line.location_id)
+        location = found.get(line.location_id)
         product = products.get(line.sku)
         if location is None:
             errors.append(RowError(line.row, "location", f"there is no location {line.location_id!r}."))
@@ -286,10 +280,10 @@ def apply_bulk_count(actor: Actor, sheet: CountSheet, *, idempotency_key: str | 
                      note: str | None = None) -> dict:
     """Apply every line of the sheet in one transaction, or none of them."""
     permissions.require(actor, "stock.count")
-    note = optional_text(note, "note", MAX_NOTE) or "bulk count"
+    note = clean_note(note) or "bulk count"
     if sheet.errors or not sheet.lines:
         raise InvalidInput(_errors_sentence(sheet.errors or [RowError(2, None, "no rows.")]))
-    lines = sorted(sheet.lines, key=lambda line: (line.location_id, line.sku))
+    lines = in_lock_order(sheet.lines)
 
     def body(cur) -> dict:
         errors, stock = _check_lines(cur, actor, lines)

@@ -25,10 +25,11 @@ from queries.customers import mask_address, mask_row, sees_personal_data
 from queries.db import read
 from queries.errors import InvalidInput, NotFound
 from queries.ids import parse_id
+from queries.region_scope import region_condition
+from queries.text_input import MAX_SEARCH_TEXT, optional_text
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-MAX_SEARCH_TEXT = 200
 # Upper bound of a prefix range: no string that starts with p sorts after p + U+10FFFF.
 PREFIX_END = chr(0x10FFFF)
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
@@ -92,61 +93,68 @@ def _moment(value: date | datetime, end: bool) -> datetime:
     return start + timedelta(days=1) if end else start
 
 
-def _scope(actor: Actor, column: str = "o.region") -> tuple[list[str], list]:
+def _scope(actor: Actor, column: str = "o.region") -> tuple[list[str], dict]:
+    """The conditions every order read starts from (the actor's regions), and their parameters."""
     permissions.require(actor, "order.view")
-    if actor.all_regions:
-        return [], []
-    return [f"{column} = ANY(%s)"], [list(actor.regions)]
+    condition, params = region_condition(actor, column)
+    return [condition], params
 
 
-def _customer_condition(text: str) -> tuple[str, list]:
-    text = text.strip()
-    if len(text) > MAX_SEARCH_TEXT:
-        raise InvalidInput(f"Search text can be at most {MAX_SEARCH_TEXT} characters.")
-    pattern = like_escape(text) + "%"
-    condition = (
-        "o.customer_id IN (SELECT c2.id FROM customers c2 WHERE "
-        "(lower(c2.name) >= lower(%s) AND lower(c2.name) < (lower(%s) || %s) "
-        "AND lower(c2.name) LIKE lower(%s) ESCAPE '\\') OR "
-        "(lower(c2.email) >= lower(%s) AND lower(c2.email) < (lower(%s) || %s) "
-        "AND lower(c2.email) LIKE lower(%s) ESCAPE '\\'))"
+def _customer_condition(text: str) -> tuple[str, dict]:
+    text = optional_text(text, "search text", MAX_SEARCH_TEXT) or ""
+    return (
+        """o.customer_id IN (
+               SELECT c2.id
+                 FROM customers c2
+                WHERE (lower(c2.name) >= lower(%(customer)s)
+                       AND lower(c2.name) < (lower(%(customer)s) || %(prefix_end)s)
+                       AND lower(c2.name) LIKE lower(%(customer_like)s) ESCAPE '\\')
+                   OR (lower(c2.email) >= lower(%(customer)s)
+                       AND lower(c2.email) < (lower(%(customer)s) || %(prefix_end)s)
+                       AND lower(c2.email) LIKE lower(%(customer_like)s) ESCAPE '\\'))""",
+        {"customer": text, "prefix_end": PREFIX_END, "customer_like": like_escape(text) + "%"},
     )
-    return condition, [text, text, PREFIX_END, pattern] * 2
+
+
+def _region_filter(actor: Actor, region: str | None, column: str = "region") -> tuple[list[str], dict]:
+    """The actor's regions, narrowed to one region when the screen asks for it."""
+    conditions, params = _scope(actor, column)
+    if region:
+        permissions.require(actor, "order.view", region)
+        conditions.append(f"{column} = %(region)s")
+        params["region"] = region
+    return conditions, params
 
 
 def build_search(actor: Actor, filters: OrderFilters, after: Cursor | None = None,
-                 limit: int = PAGE_SIZE) -> tuple[str, list]:
+                 limit: int = PAGE_SIZE) -> tuple[str, dict]:
     """The search statement and its parameters (also used by the benchmark to run it in psql)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"A page has 1 to {MAX_PAGE_SIZE} rows.")
-    conditions, params = _scope(actor)
+    conditions, params = _region_filter(actor, filters.region, "o.region")
     id_range = id_prefix_range(filters.id_prefix)
     if id_range:
-        conditions.append("o.id >= %s AND o.id <= %s")
-        params += list(id_range)
+        conditions.append("o.id >= %(id_low)s AND o.id <= %(id_high)s")
+        params["id_low"], params["id_high"] = id_range
     if filters.customer and filters.customer.strip():
         permissions.require(actor, "order.view_personal_data")
         condition, values = _customer_condition(filters.customer)
         conditions.append(condition)
-        params += values
+        params.update(values)
     if filters.status:
         if filters.status not in states.STATUSES:
             raise InvalidInput(f"There is no order status {filters.status!r}.")
-        conditions.append("o.status = %s")
-        params.append(filters.status)
-    if filters.region:
-        permissions.require(actor, "order.view", filters.region)
-        conditions.append("o.region = %s")
-        params.append(filters.region)
+        conditions.append("o.status = %(status)s")
+        params["status"] = filters.status
     if filters.sku and filters.sku.strip():
-        conditions.append("o.id IN (SELECT ol.order_id FROM order_lines ol WHERE ol.sku = %s)")
-        params.append(filters.sku.strip())
+        conditions.append("o.id IN (SELECT ol.order_id FROM order_lines ol WHERE ol.sku = %(sku)s)")
+        params["sku"] = filters.sku.strip()
     if filters.created_from:
-        conditions.append("o.created_at >= %s")
-        params.append(_moment(filters.created_from, end=False))
+        conditions.append("o.created_at >= %(created_from)s")
+        params["created_from"] = _moment(filters.created_from, end=False)
     if filters.created_to:
-        conditions.append("o.created_at < %s")
-        params.append(_moment(filters.created_to, end=True))
+        conditions.append("o.created_at < %(created_to)s")
+        params["created_to"] = _moment(filters.created_to, end=True)
     if filters.late_only:
         conditions.append(f"{LATE_CONDITION.replace('status', 'o.status').replace('promised', 'o.promised')}")
     # Late orders come most overdue first (the (status, promised_by) index finds them); every
@@ -156,20 +164,23 @@ def build_search(actor: Actor, filters: OrderFilters, after: Cursor | None = Non
     if after is not None:
         # The plain bound is implied by the row comparison; it is there because planners
         # estimate row comparisons poorly and then pick a nested loop over the tail.
-        conditions.append(f"{column} {beyond}= %s AND ({column}, o.id) {beyond} (%s, %s)")
-        params += [after.at, after.at, uuid.UUID(str(after.id))]
-    where = " WHERE " + " AND ".join(conditions) if conditions else ""
-    sql = (
-        "SELECT o.id, o.created_at, o.status, o.held_from_status, o.region, o.total, "
-        "o.promised_by, o.fulfilment_location_id, o.version, "
-        "(o.status = ANY(%s) AND o.promised_by < now()) AS late, "
-        "c.name AS customer_name, c.email AS customer_email, "
-        "(SELECT count(*) FROM order_lines l WHERE l.order_id = o.id) AS lines, "
-        "(SELECT coalesce(sum(l.qty), 0) FROM order_lines l WHERE l.order_id = o.id) AS units "
-        "FROM orders o JOIN customers c ON c.id = o.customer_id"
-        f"{where} ORDER BY {column} {direction}, o.id {direction} LIMIT %s"
-    )
-    return sql, [list(states.NOT_SHIPPED), *params, limit + 1]
+        conditions.append(f"{column} {beyond}= %(after_at)s "
+                          f"AND ({column}, o.id) {beyond} (%(after_at)s, %(after_id)s)")
+        params["after_at"], params["after_id"] = after.at, uuid.UUID(str(after.id))
+    sql = f"""
+        SELECT o.id, o.created_at, o.status, o.held_from_status, o.region, o.total,
+               o.promised_by, o.fulfilment_location_id, o.version,
+               (o.status = ANY(%(not_shipped)s) AND o.promised_by < now()) AS late,
+               c.name AS customer_name, c.email AS customer_email,
+               (SELECT count(*) FROM order_lines l WHERE l.order_id = o.id) AS lines,
+               (SELECT coalesce(sum(l.qty), 0) FROM order_lines l WHERE l.order_id = o.id) AS units
+          FROM orders o
+          JOIN customers c ON c.id = o.customer_id
+         WHERE {" AND ".join(conditions)}
+         ORDER BY {column} {direction}, o.id {direction}
+         LIMIT %(limit)s
+    """
+    return sql, {**params, "not_shipped": list(states.NOT_SHIPPED), "limit": limit + 1}
 
 
 def _present(actor: Actor, row: dict) -> dict:
@@ -246,15 +257,13 @@ def order_detail(actor: Actor, order_id) -> dict:
 
 def status_counts(actor: Actor, region: str | None = None) -> dict[str, int]:
     """Orders per status (the funnel), every status present."""
-    conditions, params = _scope(actor, "region")
-    if region:
-        permissions.require(actor, "order.view", region)
-        conditions.append("region = %s")
-        params.append(region)
-    where = " WHERE " + " AND ".join(conditions) if conditions else ""
-    rows = read(lambda cur: cur.execute(
-        f"SELECT status, count(*) AS orders FROM orders{where} GROUP BY status", params
-    ).fetchall())
+    conditions, params = _region_filter(actor, region)
+    rows = read(lambda cur: cur.execute(f"""
+        SELECT status, count(*) AS orders
+          FROM orders
+         WHERE {" AND ".join(conditions)}
+         GROUP BY status
+    """, params).fetchall())
     counts = dict.fromkeys(states.STATUSES, 0)
     counts.update({row["status"]: row["orders"] for row in rows})
     return counts
@@ -262,16 +271,13 @@ def status_counts(actor: Actor, region: str | None = None) -> dict[str, int]:
 
 def late_summary(actor: Actor, region: str | None = None) -> dict:
     """How many orders are past their promised date and not shipped, and the oldest promise."""
-    conditions, params = _scope(actor, "region")
-    if region:
-        permissions.require(actor, "order.view", region)
-        conditions.append("region = %s")
-        params.append(region)
+    conditions, params = _region_filter(actor, region)
     conditions.append(LATE_CONDITION)
-    row = read(lambda cur: cur.execute(
-        "SELECT count(*) AS late, min(promised_by) AS oldest_promise FROM orders WHERE "
-        + " AND ".join(conditions), params,
-    ).fetchone())
+    row = read(lambda cur: cur.execute(f"""
+        SELECT count(*) AS late, min(promised_by) AS oldest_promise
+          FROM orders
+         WHERE {" AND ".join(conditions)}
+    """, params).fetchone())
     return {"late": row["late"], "oldest_promise": row["oldest_promise"]}
 
 
@@ -279,44 +285,13 @@ def orders_per_hour(actor: Actor, hours: int = 24, region: str | None = None) ->
     """Orders placed per hour over the last `hours` hours (hours with none are left out)."""
     if not 1 <= hours <= 24 * 31:
         raise InvalidInput("Choose between 1 hour and 31 days.")
-    conditions, params = _scope(actor, "region")
-    if region:
-        permissions.require(actor, "order.view", region)
-        conditions.append("region = %s")
-        params.append(region)
-    conditions.append("created_at >= %s")
-    params.append(datetime.now(UTC) - timedelta(hours=hours))
-    return read(lambda cur: cur.execute(
-        "SELECT date_trunc('hour', created_at) AS hour, count(*) AS orders FROM orders WHERE "
-        + " AND ".join(conditions) + " GROUP BY 1 ORDER BY 1", params,
-    ).fetchall())
-
-
-def reallocation_options(actor: Actor, sku: str, qty: int) -> list[dict]:
-    """Active locations (in the actor's regions) with at least qty of sku available."""
-    conditions, params = _scope(actor, "l.region")
-    conditions += ["s.sku = %s", "l.active", "s.on_hand - s.reserved >= %s"]
-    params += [sku, qty]
-    return read(lambda cur: cur.execute(
-        "SELECT s.location_id, l.city, l.region, s.on_hand - s.reserved AS available "
-        "FROM stock s JOIN locations l ON l.id = s.location_id WHERE "
-        + " AND ".join(conditions) + " ORDER BY l.region, s.location_id", params,
-    ).fetchall())
-
-
-def active_locations(actor: Actor) -> list[dict]:
-    """Where returned goods may be restocked (the actor's regions)."""
-    conditions, params = _scope(actor, "region")
-    conditions.append("active")
-    return read(lambda cur: cur.execute(
-        "SELECT id, city, region, kind FROM locations WHERE " + " AND ".join(conditions)
-        + " ORDER BY region, id", params,
-    ).fetchall())
-
-
-def regions(actor: Actor) -> list[str]:
-    if not actor.all_regions:
-        return list(actor.regions)
-    rows = read(lambda cur: cur.execute(
-        "SELECT DISTINCT region FROM locations ORDER BY region").fetchall())
-    return [row["region"] for row in rows]
+    conditions, params = _region_filter(actor, region)
+    conditions.append("created_at >= %(since)s")
+    params["since"] = datetime.now(UTC) - timedelta(hours=hours)
+    return read(lambda cur: cur.execute(f"""
+        SELECT date_trunc('hour', created_at) AS hour, count(*) AS orders
+          FROM orders
+         WHERE {" AND ".join(conditions)}
+         GROUP BY 1
+         ORDER BY 1
+    """, params).fetchall())

@@ -16,31 +16,29 @@ from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
-from queries import allocation, order_returns, permissions, reservations
+from queries import allocation, locations, order_returns, permissions, reservations
 from queries import order_states as states
 from queries.actor import Actor
 from queries.catalog import add_stock_row
-from queries.customers import MAX_ADDRESS, customer_in_tx
+from queries.customers import customer_in_tx
 from queries.db import fetch_all
 from queries.errors import (
     InsufficientStock,
     InvalidInput,
-    InvalidQuantity,
     InvalidTransition,
     NotFound,
     StaleVersion,
 )
 from queries.idempotency import run_command
 from queries.ids import parse_id
+from queries.lock_order import in_lock_order
 from queries.quantities import positive
+from queries.region_scope import region_condition
 from queries.stock_ledger import apply_movement
-from queries.text_input import required_text
+from queries.text_input import MAX_ADDRESS, MAX_IDENTIFIER, MAX_REASON, clean_note, required_text
 from queries.vocabulary import EventKind, MovementKind
 
-MAX_NOTE = 2000
-MAX_REASON = 200
 MAX_LINES = 100
-MAX_QTY = 1_000_000
 DEFAULT_PROMISE = timedelta(days=3)
 
 ORDER_COLUMNS = (
@@ -51,33 +49,13 @@ ORDER_COLUMNS = (
 
 # ---------------------------------------------------------------- input checks (nothing written)
 
-def clean_note(note: str | None, required: bool = False) -> str | None:
-    note = (note or "").strip()
-    if not note:
-        if required:
-            raise InvalidInput("A note cannot be empty.")
-        return None
-    if len(note) > MAX_NOTE:
-        raise InvalidInput(f"A note can be at most {MAX_NOTE:,} characters; this one has {len(note):,}.")
-    return note
-
-
-def clean_qty(qty) -> int:
-    if isinstance(qty, float):  # an order line is counted in whole units, never 2.0
-        raise InvalidQuantity(f"Quantity must be a whole number, not {qty!r}.")
-    qty = positive(qty)
-    if qty > MAX_QTY:
-        raise InvalidQuantity(f"Quantity must be at most {MAX_QTY:,}, not {qty:,}.")
-    return qty
-
-
 def clean_lines(lines) -> list[tuple[str, int]]:
     """[(sku, qty)] from tuples or {"sku", "qty"} dicts."""
     cleaned = []
     for line in lines or []:
         sku, qty = (line["sku"], line["qty"]) if isinstance(line, dict) else line
-        sku = required_text(sku, "SKU", 100)
-        cleaned.append((sku, clean_qty(qty)))
+        sku = required_text(sku, "SKU", MAX_IDENTIFIER)
+        cleaned.append((sku, positive(qty)))
     if not cleaned:
         raise InvalidInput("An order needs at least one line.")
     if len(cleaned) > MAX_LINES:
@@ -143,19 +121,6 @@ def _product(cur, sku: str) -> dict:
     if not product["active"]:
         raise InvalidInput(f"{sku} is no longer sold.")
     return product
-
-
-def _location(cur, location_id: str, actor: Actor) -> dict:
-    """An active location the actor works in (support moves stock only in their regions)."""
-    location = cur.execute(
-        "SELECT id, region, active FROM locations WHERE id = %s", (location_id,)
-    ).fetchone()
-    if location is None:
-        raise NotFound(f"There is no location {location_id!r}.")
-    if not location["active"]:
-        raise InvalidInput(f"{location_id} is not active.")
-    permissions.require(actor, "order.fix", location["region"])
-    return location
 
 
 def _destination(cur, order: dict) -> allocation.Destination:
@@ -239,11 +204,6 @@ def _fix(command: str, actor: Actor, order_id, expected_version: int | None, key
 
 # ---------------------------------------------------------------- placing and allocating
 
-def _stock_lock_sequence(line: dict) -> tuple:
-    """Stock rows are locked in (location, sku) order, so concurrent orders rarely deadlock."""
-    return (line["location_id"] or "", line["sku"], line["line_no"])
-
-
 def _allocate_all(cur, actor: Actor, order_id: str, lines: list[dict],
                   destination: allocation.Destination) -> tuple[dict[int, str | None], bool]:
     """Plan every line; if every line has a location, reserve them all. All or nothing."""
@@ -251,7 +211,7 @@ def _allocate_all(cur, actor: Actor, order_id: str, lines: list[dict],
     chosen = allocation.plan(cur, wants, destination)
     complete = all(chosen.values())
     if complete:
-        for want in sorted(wants, key=lambda w: (chosen[w.line_no], w.sku, w.line_no)):
+        for want in in_lock_order(wants, lambda w: (chosen[w.line_no], w.sku)):
             _reserve_line(cur, actor, order_id, want.line_no, want.sku, want.qty, chosen[want.line_no])
     return chosen, complete
 
@@ -307,7 +267,7 @@ def place_order(actor: Actor, customer_id, lines, *, ship_address: str | None = 
               line["location_id"], line["reserved_qty"]) for line in order_lines],
         )
         if complete:
-            for line in sorted(order_lines, key=_stock_lock_sequence):
+            for line in in_lock_order(order_lines):
                 _reserve_line(cur, actor, order_id, line["line_no"], line["sku"], line["qty"],
                               line["location_id"])
         back_ordered = [{"line_no": w.line_no, "sku": w.sku, "qty": w.qty}
@@ -358,19 +318,22 @@ def allocate_waiting_orders(actor: Actor, limit: int = 50, skus: list[str] | Non
     """Try to allocate the oldest pending orders (after stock arrived), only those with a line
     of `skus` if given; skips those still short."""
     permissions.require(actor, "order.fix")
-    where, params = [f"o.status = '{states.PENDING}'"], []
-    if not actor.all_regions:
-        where.append("o.region = ANY(%s)")
-        params.append(list(actor.regions))
+    scope, params = region_condition(actor, "o.region")
+    where = [f"o.status = '{states.PENDING}'", scope]
     if skus is not None:
-        where.append("EXISTS (SELECT 1 FROM order_lines ol WHERE ol.order_id = o.id "
-                     "AND ol.sku = ANY(%s))")
-        params.append(list(skus))
-    waiting = fetch_all(
-        f"SELECT o.id, o.version FROM orders o WHERE {' AND '.join(where)} "
-        "ORDER BY o.created_at LIMIT %s",
-        (*params, limit),
-    )
+        where.append("""EXISTS (
+            SELECT 1
+              FROM order_lines ol
+             WHERE ol.order_id = o.id
+               AND ol.sku = ANY(%(skus)s))""")
+        params["skus"] = list(skus)
+    waiting = fetch_all(f"""
+        SELECT o.id, o.version
+          FROM orders o
+         WHERE {" AND ".join(where)}
+         ORDER BY o.created_at
+         LIMIT %(limit)s
+    """, {**params, "limit": limit})
     allocated = still_short = 0
     for row in waiting:
         try:
@@ -408,12 +371,12 @@ def cancel_order(actor: Actor, order_id, *, expected_version: int | None, idempo
 
     def release_all(cur, order, lines):
         released = []
-        for line in lines:
+        for line in in_lock_order(lines):
             done = _release_line(cur, actor, str(order["id"]), line)
             if done:
                 released.append(done)
             _set_line(cur, order["id"], line["line_no"], reserved_qty=0, location_id=None)
-        return {"released": released}
+        return {"released": sorted(released, key=lambda item: item["line_no"])}
 
     return _move(actor, order_id, states.CANCELLED, EventKind.CANCELLED, expected_version,
                  idempotency_key, note, on_lines=release_all,
@@ -461,14 +424,14 @@ def mark_shipped(actor: Actor, order_id, *, expected_version: int | None, idempo
 
     def consume_all(cur, order, lines):
         consumed = []
-        for line in lines:
+        for line in in_lock_order(lines):
             reservations.consume(cur, location_id=line["location_id"], sku=line["sku"],
                                  qty=line["reserved_qty"], actor=actor.username,
                                  order_id=str(order["id"]))
             _set_line(cur, order["id"], line["line_no"], reserved_qty=0)
             consumed.append({"line_no": line["line_no"], "sku": line["sku"],
                              "qty": line["reserved_qty"], "location_id": line["location_id"]})
-        return {"consumed": consumed}
+        return {"consumed": sorted(consumed, key=lambda item: item["line_no"])}
 
     return _move(actor, order_id, states.SHIPPED, EventKind.SHIPPED, expected_version, idempotency_key, note,
                  on_lines=consume_all)
@@ -488,16 +451,17 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
     `quantities` maps line numbers to the units coming back now; None means every unit still
     out. The order becomes `returned` when every unit is back and stays `delivered` before."""
     reason = required_text(reason, "return reason", MAX_REASON)
-    location_id = required_text(location_id, "restock location", 100)
+    location_id = required_text(location_id, "restock location", MAX_IDENTIFIER)
     wanted = order_returns.clean_return_quantities(quantities)
     note = clean_note(note)
 
     def body(cur, order):
         states.check_transition(order["status"], states.RETURNED)
-        _location(cur, location_id, actor)
+        locations.active_for(cur, actor, "order.fix", location_id)
         lines = _lines(cur, order["id"])
         plan = order_returns.plan_return(lines, wanted)
-        for item in plan:
+        # One restock location, so the lock order is the SKU's; lines of one SKU keep theirs.
+        for item in in_lock_order(plan, lambda item: (location_id, item.sku)):
             add_stock_row(cur, location_id, item.sku)
             apply_movement(cur, location_id=location_id, sku=item.sku, kind=MovementKind.RETURN,
                            actor=actor.username, delta_on_hand=item.qty, reason=reason,
@@ -527,7 +491,7 @@ def accept_return(actor: Actor, order_id, *, location_id: str, reason: str,
 def change_line_qty(actor: Actor, order_id, *, line_no: int, qty: int, expected_version: int | None,
                     idempotency_key: str | None = None, note: str | None = None) -> dict:
     """Change a line's quantity; an allocated order reserves or releases the difference."""
-    qty = clean_qty(qty)
+    qty = positive(qty)
     note = clean_note(note)
 
     def body(cur, order):
@@ -560,8 +524,8 @@ def change_line_qty(actor: Actor, order_id, *, line_no: int, qty: int, expected_
 def add_line(actor: Actor, order_id, *, sku: str, qty: int, expected_version: int | None,
              idempotency_key: str | None = None, note: str | None = None) -> dict:
     """Add a line; on an allocated order it is allocated and reserved at once (or refused)."""
-    sku = required_text(sku, "SKU", 100)
-    qty = clean_qty(qty)
+    sku = required_text(sku, "SKU", MAX_IDENTIFIER)
+    qty = positive(qty)
     note = clean_note(note)
 
     def body(cur, order):
@@ -628,7 +592,7 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
                     expected_version: int | None, idempotency_key: str | None = None,
                     note: str | None = None) -> dict:
     """Move an allocated line's reservation to another location (refused if not available there)."""
-    location_id = required_text(location_id, "location", 100)
+    location_id = required_text(location_id, "location", MAX_IDENTIFIER)
     note = clean_note(note)
 
     def body(cur, order):
@@ -641,11 +605,18 @@ def reallocate_line(actor: Actor, order_id, *, line_no: int, location_id: str,
             )
         if line["location_id"] == location_id:
             raise InvalidInput(f"Line {line_no} is already allocated to {location_id}.")
-        _location(cur, location_id, actor)
+        locations.active_for(cur, actor, "order.fix", location_id)
         oid = str(order["id"])
         previous = line["location_id"]
-        _release_line(cur, actor, oid, line)
-        _reserve_line(cur, actor, oid, line_no, line["sku"], line["qty"], location_id)
+        steps = [
+            {"location_id": previous, "sku": line["sku"],
+             "run": lambda: _release_line(cur, actor, oid, line)},
+            {"location_id": location_id, "sku": line["sku"],
+             "run": lambda: _reserve_line(cur, actor, oid, line_no, line["sku"], line["qty"],
+                                          location_id)},
+        ]
+        for step in in_lock_order(steps):
+            step["run"]()
         _set_line(cur, order["id"], line_no, location_id=location_id, reserved_qty=line["qty"])
         line["location_id"] = location_id
         version = _update_order(cur, order["id"], actor,

@@ -22,6 +22,7 @@ from queries.db import fetch_all, run_transaction
 from queries.errors import AlreadyDone, InvalidInput, NotFound
 from queries.idempotency import run_command
 from queries.permissions import require
+from queries.region_scope import region_condition
 from queries.vocabulary import SuggestionStatus
 
 _OPEN, _ACCEPTED, _DISMISSED = (SuggestionStatus.OPEN, SuggestionStatus.ACCEPTED,
@@ -149,14 +150,16 @@ _SUGGESTION_FROM = (
 
 def open_suggestions(actor: Actor, location_id: str | None = None, limit: int = 200) -> list[dict]:
     """Open suggestions the actor may decide: their regions (all for admin), newest first."""
-    regions = list(actor.regions) if actor.regions else None
-    return fetch_all(
-        "SELECT " + _SUGGESTION_COLUMNS + _SUGGESTION_FROM
-        + f"WHERE s.status = '{_OPEN}' AND (%s::text IS NULL OR s.location_id = %s) "
-        "AND (%s::text[] IS NULL OR l.region = ANY(%s::text[])) "
-        "ORDER BY s.created_at DESC, s.id LIMIT %s",
-        (location_id, location_id, regions, regions, limit),
-    )
+    scope, params = region_condition(actor, "l.region")
+    return fetch_all(f"""
+        SELECT {_SUGGESTION_COLUMNS}
+        {_SUGGESTION_FROM}
+         WHERE s.status = '{_OPEN}'
+           AND (%(location_id)s::text IS NULL OR s.location_id = %(location_id)s)
+           AND {scope}
+         ORDER BY s.created_at DESC, s.id
+         LIMIT %(limit)s
+    """, {**params, "location_id": location_id, "limit": limit})
 
 
 def suggestion(suggestion_id: str) -> dict | None:

@@ -9,8 +9,10 @@ from datetime import datetime
 
 from queries import permissions
 from queries.actor import Actor
-from queries.catalog import clean_id, location_region
+from queries.catalog import clean_id
 from queries.db import read
+from queries.locations import region_of
+from queries.region_scope import region_condition
 
 # available <= 0 is a stockout; available <= reorder point is low.
 STATUS_SQL = (
@@ -19,36 +21,13 @@ STATUS_SQL = (
 )
 
 
-def _regions(actor: Actor) -> list[str] | None:
-    """None means every region."""
-    return None if actor.all_regions else list(actor.regions)
-
-
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def _require_view(cur, actor: Actor, location_id: str) -> None:
-    permissions.require(actor, "stock.view", location_region(cur, location_id))
-
-
-def visible_locations(actor: Actor) -> list[dict]:
-    """Active locations in the actor's regions, for pickers."""
-    permissions.require(actor, "stock.view")
-    return read(lambda cur: cur.execute(
-        "SELECT id, name, kind, region, city, country FROM locations "
-        "WHERE active AND (%s::TEXT[] IS NULL OR region = ANY(%s::TEXT[])) ORDER BY region, id",
-        (_regions(actor), _regions(actor)),
-    ).fetchall())
-
-
-def transfer_destinations(actor: Actor) -> list[dict]:
-    """Every active location: a transfer may go to any region."""
-    permissions.require(actor, "stock.view")
-    return read(lambda cur: cur.execute(
-        "SELECT id, name, kind, region, city FROM locations WHERE active ORDER BY region, id"
-    ).fetchall())
+    permissions.require(actor, "stock.view", region_of(cur, location_id))
 
 
 STOCK_ROWS_LIMIT = 5000
@@ -155,21 +134,25 @@ def stock_as_of(actor: Actor, location_id: str, sku: str, at: datetime) -> dict:
 
 def _alerts(actor: Actor, location_id: str | None, condition: str, limit: int) -> list[dict]:
     permissions.require(actor, "stock.view")
+    scope, params = region_condition(actor, "l.region")
 
     def body(cur) -> list[dict]:
         if location_id is not None:
             _require_view(cur, actor, location_id)
-        return cur.execute(
-            "SELECT s.location_id, l.region, s.sku, p.name, s.on_hand, s.reserved, "
-            "s.on_hand - s.reserved AS available, s.incoming, s.reorder_point, "
-            f"{STATUS_SQL} AS status FROM stock s "
-            "JOIN locations l ON l.id = s.location_id JOIN products p ON p.sku = s.sku "
-            f"WHERE {condition} AND l.active "
-            "AND (%s::TEXT IS NULL OR s.location_id = %s::TEXT) "
-            "AND (%s::TEXT[] IS NULL OR l.region = ANY(%s::TEXT[])) "
-            "ORDER BY s.on_hand - s.reserved - s.reorder_point, s.location_id, s.sku LIMIT %s",
-            (location_id, location_id, _regions(actor), _regions(actor), limit),
-        ).fetchall()
+        return cur.execute(f"""
+            SELECT s.location_id, l.region, s.sku, p.name, s.on_hand, s.reserved,
+                   s.on_hand - s.reserved AS available, s.incoming, s.reorder_point,
+                   {STATUS_SQL} AS status
+              FROM stock s
+              JOIN locations l ON l.id = s.location_id
+              JOIN products p ON p.sku = s.sku
+             WHERE {condition}
+               AND l.active
+               AND (%(location_id)s::TEXT IS NULL OR s.location_id = %(location_id)s::TEXT)
+               AND {scope}
+             ORDER BY s.on_hand - s.reserved - s.reorder_point, s.location_id, s.sku
+             LIMIT %(limit)s
+        """, {**params, "location_id": location_id, "limit": limit}).fetchall()
 
     return read(body)
 

@@ -14,8 +14,8 @@ So stock.incoming at a destination always equals the qty of its in_transit trans
 on_hand + in-transit qty changes only by the shortfall, which is recorded as a loss with its
 reason in the `transfer_shortfall` row (invariant 3 of DESIGN.md).
 
-Lock order, to keep deadlocks away: the transfer row first, then stock rows sorted by
-(location_id, sku).
+Lock order, to keep deadlocks away: the transfer row first, then stock rows in
+queries.lock_order's (location_id, sku) order.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from queries.actor import Actor
 from queries.catalog import (
     add_stock_row,
     clean_transfer_ends,
-    location_region,
     transfer_ends,
 )
 from queries.db import read
@@ -41,22 +40,19 @@ from queries.errors import (
 )
 from queries.idempotency import run_command
 from queries.ids import parse_id
+from queries.locations import region_of
+from queries.lock_order import in_lock_order
 from queries.quantities import non_negative, positive
 from queries.stock_ledger import apply_movement
-from queries.text_input import optional_text
+from queries.text_input import clean_note
 from queries.vocabulary import MovementKind, ShortfallReason, TransferStatus
 
 # Declared in queries.vocabulary (ShortfallReason); this mapping stays for the callers.
 SHORTFALL_REASONS: dict[str, str] = {reason: reason.label for reason in ShortfallReason}
-MAX_NOTE = 500
 
 
-def _note(note) -> str | None:
-    return optional_text(note, "note", MAX_NOTE)
-
-
-def _apply_sorted(cur, movements: list[dict]) -> None:
-    for movement in sorted(movements, key=lambda m: (m["location_id"], m["sku"])):
+def _apply_in_lock_order(cur, movements: list[dict]) -> None:
+    for movement in in_lock_order(movements):
         apply_movement(cur, **movement)
 
 
@@ -98,7 +94,7 @@ def create_transfer(actor: Actor, *, from_location_id: str, to_location_id: str,
     """Ship qty of sku: source on_hand goes down now, destination incoming goes up."""
     permissions.require(actor, "transfer.create")
     qty = positive(qty, "The transfer quantity")
-    note = _note(note)
+    note = clean_note(note)
     source, destination, sku_id = clean_transfer_ends(from_location_id, to_location_id, sku)
     return run_command("transfer.create", actor, idempotency_key,
                        lambda cur: ship_transfer_in_tx(cur, actor, source, destination, sku_id,
@@ -114,7 +110,7 @@ def ship_transfer_in_tx(cur, actor: Actor, source: str, destination: str, sku: s
         add_stock_row(cur, ends.to_location_id, ends.sku)
     common = {"sku": ends.sku, "actor": actor.username, "ref_type": "transfer",
               "ref_id": ends.transfer_id}
-    _apply_sorted(cur, [
+    _apply_in_lock_order(cur, [
         {"location_id": ends.from_location_id, "kind": MovementKind.TRANSFER_OUT,
          "delta_on_hand": -qty, "note": note, **common},
         {"location_id": ends.to_location_id, "kind": MovementKind.TRANSFER_IN_TRANSIT,
@@ -168,7 +164,7 @@ def receive_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | N
     transfer_id = parse_id(transfer_id, "transfer")
     if received_qty is not None:
         received_qty = non_negative(received_qty, "The received quantity")
-    note = _note(note)
+    note = clean_note(note)
 
     def body(cur) -> dict:
         row = cur.execute(
@@ -218,7 +214,7 @@ def cancel_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | No
     """Cancel a transfer still in transit: the units go back on hand at the source."""
     permissions.require(actor, "transfer.cancel")
     transfer_id = parse_id(transfer_id, "transfer")
-    note = _note(note)
+    note = clean_note(note)
 
     def body(cur) -> dict:
         row = cur.execute(
@@ -236,7 +232,7 @@ def cancel_transfer(actor: Actor, *, transfer_id: str, idempotency_key: str | No
         permissions.require(actor, "transfer.cancel", _cancel_region(actor, row))
         common = {"sku": row["sku"], "actor": actor.username, "ref_type": "transfer",
                   "ref_id": transfer_id, "note": note}
-        _apply_sorted(cur, [
+        _apply_in_lock_order(cur, [
             {"location_id": row["to_location_id"], "kind": MovementKind.TRANSFER_CANCEL,
              "delta_incoming": -row["qty"], **common},
             {"location_id": row["from_location_id"], "kind": MovementKind.TRANSFER_RETURN,
@@ -256,7 +252,7 @@ def open_transfers(actor: Actor, location_id: str, limit: int = 500) -> list[dic
     """Transfers still in transit into ('in') or out of ('out') a location, oldest first."""
 
     def body(cur) -> list[dict]:
-        permissions.require(actor, "stock.view", location_region(cur, location_id))
+        permissions.require(actor, "stock.view", region_of(cur, location_id))
         return cur.execute(
             "SELECT t.id::TEXT AS transfer_id, "
             "CASE WHEN t.to_location_id = %s THEN 'in' ELSE 'out' END AS direction, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bcrypt
 from psycopg.types.json import Jsonb
 
-from queries import permissions, sign_in_throttle
+from queries import locations, permissions, sign_in_throttle
 from queries.actor import ROLES, SYSTEM, Actor
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.errors import InvalidCredentials, InvalidInput, NotFound
@@ -91,8 +91,7 @@ def save_user(actor: Actor, *, username: str, display_name: str, role: str,
     regions = sorted(set(regions or []))
 
     def body(cur) -> dict:
-        unknown = set(regions) - {r["region"] for r in cur.execute(
-            "SELECT DISTINCT region FROM locations").fetchall()}
+        unknown = set(regions) - set(locations.region_names(cur))
         if unknown:
             raise InvalidInput(f"There is no region called {', '.join(sorted(unknown))}.")
         current = cur.execute(
@@ -172,7 +171,3 @@ def set_active(actor: Actor, username: str, active: bool) -> bool:
         return True
 
     return run_transaction(body)
-
-
-def known_regions() -> list[str]:
-    return [r["region"] for r in fetch_all("SELECT DISTINCT region FROM locations ORDER BY region")]

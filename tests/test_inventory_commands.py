@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from queries import db as dbmod
-from queries import inventory, stock, transfers
+from queries import inventory, locations, stock, transfers
 from queries.actor import Actor
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.errors import (
@@ -160,9 +160,9 @@ def test_bulk_count_parse_errors_name_row_and_column():
         "Location,SKU,Counted\nWH-BER-1,SKU-1,ten\nWH-BER-1,,4\nWH-BER-1,SKU-2,-1\n"
         "WH-PAR-1,SKU-1,5\nWH-PAR-1,SKU-1,6\n")
     assert [str(e) for e in sheet.errors] == [
-        "Row 2, column counted: 'ten' is not a whole number.",
+        "Row 2, column counted: The count must be a whole number, not 'ten'.",
         "Row 3, column sku: is empty.",
-        "Row 4, column counted: -1 is negative; a count is zero or more.",
+        "Row 4, column counted: The count cannot be negative (-1).",
         "Row 6, column sku: SKU-1 at WH-PAR-1 is already counted in row 5.",
     ]
     assert [line.row for line in sheet.lines] == [5]
@@ -476,8 +476,8 @@ def test_stock_for_a_location_with_status_and_search(world):
 
 
 def test_reads_are_limited_to_the_actors_regions(world):
-    assert {r["id"] for r in stock.visible_locations(MANAGER_EU)} == {"WH-BER-1", "WH-PAR-1"}
-    assert {r["id"] for r in stock.visible_locations(ADMIN)} == {"WH-BER-1", "WH-PAR-1", "ST-NYC-1"}
+    assert {r["id"] for r in locations.visible(MANAGER_EU)} == {"WH-BER-1", "WH-PAR-1"}
+    assert {r["id"] for r in locations.visible(ADMIN)} == {"WH-BER-1", "WH-PAR-1", "ST-NYC-1"}
     with pytest.raises(Forbidden):
         stock.stock_at_location(MANAGER_EU, "ST-NYC-1")
     with pytest.raises(NotFound):

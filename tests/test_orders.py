@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from queries import order_states as states
-from queries import orders
+from queries import orders, text_input
 from queries.actor import Actor
 from queries.errors import (
     Forbidden,
@@ -417,7 +417,7 @@ def test_bad_input_gives_the_typed_error_and_writes_nothing(world, call, error):
 
 def test_a_note_of_exactly_the_limit_is_accepted(world):
     oid = place(world)["order_id"]
-    orders.add_note(ADMIN, oid, note="n" * orders.MAX_NOTE, expected_version=1)
+    orders.add_note(ADMIN, oid, note="n" * text_input.MAX_NOTE, expected_version=1)
     assert len(events_of(oid)[-1]["note"]) == 2000
 
 
