@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from queries import locations, order_search
+from components import cached_reads
+from queries import order_search
 from queries.actor import Actor
 from queries.customers import sees_personal_data
 from queries.errors import DomainError
@@ -32,7 +33,8 @@ def search_form(actor: Actor) -> OrderFilters:
         )
         status = first[2].selectbox("Status", [ANY, *STATUSES], key="search_status",
                                     format_func=lambda s: label(s).capitalize())
-        region = first[3].selectbox("Region", [ANY, *locations.regions(actor)], key="search_region")
+        region = first[3].selectbox("Region", [ANY, *cached_reads.order_regions(actor)],
+                                    key="search_region")
         sku = first[4].text_input("SKU", key="search_sku")
         second = st.columns([2, 2, 2, 6])
         created_from = second[0].date_input("Placed from", value=None, key="search_from")

@@ -33,11 +33,13 @@ def world(pg_server, page_world_template, monkeypatch):
     dbmod.close_pools()
 
 
-def open_page(actor=MANAGER_EU) -> AppTest:
+def open_page(actor=MANAGER_EU, tab: str = "Stock") -> AppTest:
+    """The page with `tab` open: only the open tab's body runs (its key is `tab`)."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["actor"] = actor
     at.run()
     at.switch_page("pages/inventory.py")
+    at.session_state["tab"] = tab
     at.run()
     assert not at.exception, at.exception
     return at
@@ -115,7 +117,7 @@ def test_the_page_refuses_a_role_even_when_run_without_the_navigation(world):
 
 
 def test_adjust_form_success_and_error(world):
-    at = open_page()
+    at = open_page(tab="Adjust & count")
     at.text_input(key="adjust_sku").input("SKU-1")
     at.number_input(key="adjust_qty").set_value(-3)
     at.selectbox(key="adjust_reason").set_value("damaged")
@@ -145,7 +147,7 @@ def test_adjust_form_success_and_error(world):
 
 def test_a_repeated_submit_with_the_same_key_applies_once(world):
     """A double click whose first run was cut short before the key was renewed."""
-    at = open_page()
+    at = open_page(tab="Adjust & count")
     key = new_key()
     at.session_state["form_key_adjust"] = key
     at.text_input(key="adjust_sku").input("SKU-2")
@@ -163,7 +165,7 @@ def test_a_repeated_submit_with_the_same_key_applies_once(world):
 
 
 def test_count_form_success_and_error(world):
-    at = open_page()
+    at = open_page(tab="Adjust & count")
     at.text_input(key="count_sku").input("SKU-3")
     at.number_input(key="count_qty").set_value(88)
     submit(at, "count_submit")
@@ -178,7 +180,7 @@ def test_count_form_success_and_error(world):
 
 
 def test_bulk_count_preview_then_apply(world):
-    at = open_page()
+    at = open_page(tab="Bulk count")
     at.file_uploader[0].set_value(
         ("count.csv", b"location,sku,counted\nWH-BER-1,SKU-1,90\nWH-PAR-1,SKU-2,104\n", "text/csv"))
     at.run()
@@ -192,7 +194,7 @@ def test_bulk_count_preview_then_apply(world):
 
 
 def test_bulk_count_with_errors_shows_them_and_offers_no_apply(world):
-    at = open_page()
+    at = open_page(tab="Bulk count")
     at.file_uploader[0].set_value(
         ("count.csv", b"location,sku,counted\nWH-BER-1,SKU-1,90\nWH-PAR-1,SKU-2,x\n"
                       b"ST-NYC-1,SKU-2,5\n", "text/csv"))
@@ -207,7 +209,7 @@ def test_bulk_count_with_errors_shows_them_and_offers_no_apply(world):
 
 
 def test_transfer_form_ships_and_refuses_too_much(world):
-    at = open_page()
+    at = open_page(tab="Transfers")
     at.selectbox(key="transfer_to").set_value("WH-PAR-1")
     at.text_input(key="transfer_sku").input("SKU-1")
     at.number_input(key="transfer_qty").set_value(30)
@@ -233,7 +235,7 @@ def ship_to_berlin(qty: int = 10) -> str:
 
 def test_receive_form_short_receipt_and_missing_reason(world):
     transfer_id = ship_to_berlin(10)
-    at = open_page()
+    at = open_page(tab="Transfers")
     submit(at, "receive_submit")
     assert messages(at)["error"] == ["Choose the incoming transfer to receive."]
     rows = count_rows("stock_movements")
@@ -255,7 +257,7 @@ def test_receive_form_short_receipt_and_missing_reason(world):
 
 def test_cancel_form_returns_stock_and_a_vanished_choice_cancels_nothing(world):
     first = ship_to_berlin(10)
-    at = open_page()
+    at = open_page(tab="Transfers")
     at.selectbox(key="cancel_transfer").set_value(first)
     submit(at, "cancel_submit")
     assert messages(at)["success"] == ["Cancelled: 10 of SKU-2 back on hand at WH-PAR-1."]
@@ -277,7 +279,7 @@ def test_cancel_form_returns_stock_and_a_vanished_choice_cancels_nothing(world):
 def test_ledger_tab_draws_the_chart_and_the_as_of_view(world):
     transfers.create_transfer(MANAGER_EU, from_location_id="WH-BER-1", to_location_id="WH-PAR-1",
                               sku="SKU-1", qty=25, idempotency_key=new_key())
-    at = open_page()
+    at = open_page(tab="Ledger")
     at.selectbox(key="ledger_sku").set_value("SKU-1")
     at.run()
     assert not at.exception, at.exception
@@ -322,7 +324,7 @@ def test_a_manager_accepts_a_replenishment_suggestion_on_the_page_once(world):
     suggestion = low_stock_suggestion()
     suggestion_id = suggestion["id"]
     transfers_before = count_rows("transfers")
-    at = open_page()
+    at = open_page(tab="Suggestions")
     assert any("Move **" in m.value and "WH-BER-1" in m.value for m in at.markdown)
     submit(at, f"suggestion_accept_{suggestion_id}")
     assert messages(at)["success"] == [accepted_sentence(suggestion_id, suggestion["qty"])]
@@ -339,7 +341,7 @@ def test_a_repeated_accept_says_already_done_and_writes_nothing(world, monkeypat
     suggestion_id, slot = suggestion["id"], f"form_key_suggestion_accept_{suggestion['id']}"
     seen = replenishment.open_suggestions(MANAGER_EU, "WH-BER-1")
     monkeypatch.setattr(replenishment, "open_suggestions", lambda *args, **kwargs: seen)
-    at = open_page()
+    at = open_page(tab="Suggestions")
     key = new_key()
     at.session_state[slot] = key
     submit(at, f"suggestion_accept_{suggestion_id}")
@@ -357,7 +359,7 @@ def test_a_repeated_accept_says_already_done_and_writes_nothing(world, monkeypat
 def test_a_refused_accept_keeps_its_key_and_the_retry_applies_once(world):
     suggestion = low_stock_suggestion()
     suggestion_id, slot = suggestion["id"], f"form_key_suggestion_accept_{suggestion['id']}"
-    at = open_page()
+    at = open_page(tab="Suggestions")
     run_transaction(lambda cur: cur.execute(  # everything at the source is promised meanwhile
         "UPDATE stock SET reserved = on_hand WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-1'"))
     writes = accept_writes()
@@ -380,7 +382,7 @@ def test_a_refused_accept_keeps_its_key_and_the_retry_applies_once(world):
 
 def test_a_manager_dismisses_a_suggestion(world):
     suggestion_id = low_stock_suggestion()["id"]
-    at = open_page()
+    at = open_page(tab="Suggestions")
     submit(at, f"suggestion_dismiss_{suggestion_id}")
     assert messages(at)["success"] == ["Dismissed the suggestion for SKU-1 at WH-BER-1."]
     assert replenishment.suggestion(suggestion_id)["status"] == "dismissed"

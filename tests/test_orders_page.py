@@ -59,10 +59,23 @@ def search(at: AppTest, **fields) -> AppTest:
     return at
 
 
-def open_order(order_id: str, actor=SUPPORT_EU) -> AppTest:
-    """Search by the id prefix: a single result opens by itself."""
-    at = search(orders_page(actor), id=order_id[:13])
+def open_order(order_id: str, actor=SUPPORT_EU, tab: str = "Lines") -> AppTest:
+    """Search by the id prefix: a single result opens by itself, on `tab` (only the open tab of
+    an order runs; the tabs' key is `order_tab`)."""
+    at = orders_page(actor)
+    at.session_state["order_tab"] = tab
+    at = search(at, id=order_id[:13])
     assert at.subheader[1].value.startswith(f"Order {order_id[:8]}")
+    return at
+
+
+def show_tab(at: AppTest, tab: str) -> AppTest:
+    """Click another tab of the open order: like a browser, send the tab's new state and the
+    URL's query parameter it is bound to (AppTest keeps sending the old one otherwise)."""
+    at.session_state["order_tab"] = tab
+    at.query_params["order_tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
     return at
 
 
@@ -126,6 +139,7 @@ def test_the_detail_shows_lines_and_timeline(shop):
     at = open_order(shop["jane"])
     lines = at.dataframe[1].value  # results, then the lines of the open order
     assert list(lines["sku"]) == ["SKU-1", "SKU-2"] and list(lines["reserved"]) == [3, 1]
+    show_tab(at, "History")
     texts = [t.value for t in at.get("text")]
     assert "Note: Customer called about delivery" in texts
     assert any(m.value.startswith(":material/add_shopping_cart: **Placed**") for m in at.markdown)
@@ -192,7 +206,7 @@ def return_units(at: AppTest, line_no: int):
 
 def test_hold_release_pick_ship_deliver_and_return(shop):
     oid = shop["zoe"]
-    at = open_order(oid)
+    at = open_order(oid, tab="Status")
     confirm(at, "hold", note="waiting for payment")
     assert success(at) == ["Put on hold: done — the order is now on hold."]
     assert order_row(oid)["held_from_status"] == "allocated"
@@ -205,6 +219,7 @@ def test_hold_release_pick_ship_deliver_and_return(shop):
     confirm(at, "delivered")
     assert order_row(oid)["status"] == "delivered"
     # One of the two units comes back first; the order stays delivered.
+    show_tab(at, "Return")
     return_units(at, 1).set_value(1)
     at.selectbox(key="fix_return_location").set_value("WH-BER-1")
     at.text_input(key="fix_return_reason").input("arrived damaged")
@@ -224,13 +239,13 @@ def test_hold_release_pick_ship_deliver_and_return(shop):
 
 
 def test_cancel_and_allocate(shop):
-    at = open_order(shop["jane"])
+    at = open_order(shop["jane"], tab="Status")
     confirm(at, "cancel", note="duplicate order")
     assert success(at) == ["Cancel order: done — the order is now cancelled."]
     assert stock("WH-BER-1", "SKU-1")["reserved"] == 0
     assert not [b for b in at.button if b.key and b.key.startswith("orders_action_")]
 
-    at = open_order(shop["pending"])
+    at = open_order(shop["pending"], tab="Status")
     confirm(at, "allocate")
     assert errors(at) == ["Cannot allocate yet: no active location has enough available for "
                           "line 1 (150 × SKU-2)."]
@@ -246,11 +261,12 @@ def test_cancel_and_allocate(shop):
 
 def test_address_and_notes(shop):
     oid = shop["jane"]
-    at = open_order(oid)
+    at = open_order(oid, tab="Address")
     at.text_area(key="fix_address_text").input("Karl-Marx-Allee 9, Berlin")
     submit(at, "fix_address_submit")
     assert success(at) == ["The shipping address is changed."]
     assert order_row(oid)["ship_address"] == "Karl-Marx-Allee 9, Berlin"
+    show_tab(at, "Note")
     before = write_counts()
     at.text_area(key="fix_note_text").input("x" * 2001)
     submit(at, "fix_note_submit")
@@ -264,7 +280,7 @@ def test_address_and_notes(shop):
 
 def test_a_stale_page_is_refused_until_reloaded(shop):
     oid = shop["jane"]
-    at = open_order(oid)
+    at = open_order(oid, tab="Note")
     orders.add_note(ADMIN, oid, note="changed meanwhile", expected_version=1)
     moment = order_row(oid)["updated_at"]
     before = write_counts()
@@ -286,7 +302,7 @@ def test_a_stale_page_is_refused_until_reloaded(shop):
 def test_a_repeated_fix_with_the_same_key_says_already_done_and_writes_nothing(shop):
     """A double click whose first run was cut short before the key was renewed."""
     oid = shop["jane"]
-    at = open_order(oid)
+    at = open_order(oid, tab="Note")
     at.session_state["form_key_order_note"] = key = "a-double-click"
     at.text_area(key="fix_note_text").input("call the customer")
     submit(at, "fix_note_submit")
