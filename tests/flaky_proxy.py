@@ -1,4 +1,4 @@
-"""A TCP proxy in front of the test PostgreSQL that can lose connections on purpose.
+"""A TCP proxy in front of the test PostgreSQL (or a broker) that can lose connections on purpose.
 
 It forwards bytes both ways, unchanged. Armed with `cut_after_commit()`, it passes the next
 COMMIT a client sends on to the server, waits for the server's answer, and then closes both
@@ -18,9 +18,10 @@ COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"  # a simple-protocol Query message: 'Q',
 
 
 class FlakyProxy:
-    def __init__(self, target_port: int, host: str = "127.0.0.1"):
+    def __init__(self, target_port: int, host: str = "127.0.0.1", port: int | None = None):
+        """port: listen there (e.g. again, after close()) instead of on a free port."""
         self.target = (host, target_port)
-        self.port = free_port()
+        self.port = port or free_port()
         self._listener = socket.create_server((host, self.port))
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []

@@ -7,17 +7,21 @@ its slot at the end.
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
+from kafka.errors import KafkaError
 
 from changefeed.encoding import parse_hlc
+from changefeed.relay import BrokerUnavailable
 from queries.db import run_transaction
-from stack.broker import EmbeddedBroker
-from stack.ports import free_port
+from stack.broker import EmbeddedBroker, tansu_binary
+from stack.ports import free_port, wait_for_port
+from stack.processes import terminate
 from tests import factories
 from tests.cdc_helpers import (
     Message,
@@ -56,6 +60,48 @@ def last_per_key(messages: list[Message], table: str) -> dict[tuple, dict]:
     return latest
 
 
+# Kafka's own murmur2 vectors (apache/kafka, clients/src/test/java/org/apache/kafka/common/utils/
+# UtilsTest.java, testMurmur2), as signed 32-bit ints. The Java producer's partition for a key
+# is Utils.toPositive(murmur2(key)) % partitions, toPositive being `& 0x7fffffff`.
+KAFKA_MURMUR2 = {
+    b"21": -973932308,
+    b"foobar": -790332482,
+    b"a-little-bit-long-string": -985981536,
+    b"a-little-bit-longer-string": -1486304829,
+    b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    b"abc": 479470107,
+}
+# kafka-python's Java-compatibility vectors (test/test_partitioner.py), "compared with output
+# from Kafka's org.apache.kafka.clients.producer.Partitioner": partitions out of 1000.
+JAVA_PARTITIONS_OF_1000 = {b"": 681, b"a": 524, b"ab": 434, b"abc": 107, b"123456789": 566,
+                           b"\x00 ": 742}
+# Where the nine stock keys of the small world land among 3 partitions (the relay's key bytes,
+# placed by the murmur2 above; written down once so that any other hash shows up).
+STOCK_KEY_PARTITIONS = {
+    ("WH-BER-1", "SKU-1"): 0, ("WH-BER-1", "SKU-2"): 0, ("WH-BER-1", "SKU-3"): 1,
+    ("WH-PAR-1", "SKU-1"): 0, ("WH-PAR-1", "SKU-2"): 1, ("WH-PAR-1", "SKU-3"): 1,
+    ("ST-NYC-1", "SKU-1"): 2, ("ST-NYC-1", "SKU-2"): 2, ("ST-NYC-1", "SKU-3"): 2,
+}
+
+
+def test_a_key_lands_on_the_partition_the_java_client_gives_it():
+    from changefeed.encoding import Partitioner, partition_for
+
+    cached = Partitioner()
+    for key, murmur in KAFKA_MURMUR2.items():
+        for partitions in (1, 2, 3, 7, 12, 1000):
+            expected = (murmur & 0x7FFFFFFF) % partitions
+            assert partition_for(key, partitions) == expected, (key, partitions)
+            assert cached(key, partitions) == expected, (key, partitions)
+    assert [partition_for(k, 3) for k in KAFKA_MURMUR2] == [0, 0, 2, 2, 2, 0]
+    assert [partition_for(k, 12) for k in KAFKA_MURMUR2] == [0, 6, 8, 11, 5, 3]
+    for key, expected in JAVA_PARTITIONS_OF_1000.items():
+        assert partition_for(key, 1000) == cached(key, 1000) == expected, key
+    for (location_id, sku), expected in STOCK_KEY_PARTITIONS.items():
+        key = f'["{location_id}", "{sku}"]'.encode()
+        assert partition_for(key, 3) == expected, key
+
+
 def test_initial_scan_then_an_update_arrives_with_key_after_before_and_commit_time(world, kafka, slot):
     prefix = unique_prefix()
     reader = TopicReader(kafka, prefix)
@@ -65,6 +111,8 @@ def test_initial_scan_then_an_update_arrives_with_key_after_before_and_commit_ti
         assert {tuple(m.key) for m in scan} == {(loc, sku) for loc in ("WH-BER-1", "WH-PAR-1", "ST-NYC-1")
                                                  for sku in ("SKU-1", "SKU-2", "SKU-3")}
         assert all(m.value["before"] is None for m in scan)
+        # Each key is on the partition Kafka's partitioner gives it, in the real broker.
+        assert {tuple(m.key): m.partition for m in scan} == STOCK_KEY_PARTITIONS
 
         with psycopg.connect(world, autocommit=True) as conn:
             with conn.transaction():
@@ -127,14 +175,19 @@ def test_a_row_written_twice_in_one_transaction_is_sent_once_with_its_last_value
                             "WHERE location_id = 'ST-NYC-1' AND sku = 'SKU-1'")
 
         run_transaction(twice)
-        assert reader.read_until(lambda ms: any(m.key == ["ST-NYC-1", "SKU-1"] and m.value["before"]
-                                                for m in ms if not m.is_resolved), 30)
-        time.sleep(1)  # give a wrongly split second message the chance to show up
-        reader.poll()
+        # A later transaction on the same key is the marker: same key, same partition, so
+        # once it is read, anything the first transaction produced has been read too.
+        run_transaction(lambda cur: cur.execute(
+            "UPDATE stock SET on_hand = 500, version = version + 1 "
+            "WHERE location_id = 'ST-NYC-1' AND sku = 'SKU-1'"))
+        assert reader.read_until(lambda ms: any(
+            m.key == ["ST-NYC-1", "SKU-1"] and (m.value["after"] or {}).get("on_hand") == 500
+            for m in ms if not m.is_resolved), 30)
     reader.close()
-    updates = [m for m in reader.changes("stock") if m.key == ["ST-NYC-1", "SKU-1"] and m.value["before"]]
-    assert len(updates) == 1
-    assert updates[0].value["before"]["on_hand"] == 100 and updates[0].value["after"]["on_hand"] == 102
+    updates = sorted((m for m in reader.changes("stock")
+                      if m.key == ["ST-NYC-1", "SKU-1"] and m.value["before"]), key=lambda m: m.offset)
+    assert [(m.value["before"]["on_hand"], m.value["after"]["on_hand"]) for m in updates] == [
+        (100, 102), (102, 500)]
 
 
 def test_resolved_markers_reach_every_partition_never_decrease_and_hold(world, kafka, slot):
@@ -372,3 +425,76 @@ def test_a_relay_killed_in_the_middle_of_its_scan_scans_again_when_it_restarts(w
         result = check_stream(world, kafka, prefix=prefix, timeout=60)
     assert result.ok, "\n".join(result.summary_lines())
     assert result.tables["stock"].keys == 9
+
+
+def test_a_publish_the_broker_never_acknowledged_leaves_the_slot_and_a_restart_sends_it_again(
+        world, slot, tmp_path):
+    """The slot is confirmed only after the broker's ack. A private broker sits behind a proxy
+    (it advertises the proxy's port, so every client connection goes through it); closing the
+    proxy makes the broker unreachable without losing its topics. A batch published then is
+    never acknowledged: the cycle fails, the slot stays where it was, and the next relay
+    publishes that batch again."""
+    from kafka import KafkaProducer
+
+    from changefeed.relay import Relay, producer_settings
+    from changefeed.stream_check import wait_until_caught_up
+    from queries import replication
+    from tests.flaky_proxy import FlakyProxy
+
+    broker_port, door_port = free_port(), free_port()
+    broker = subprocess.Popen(
+        [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{broker_port}",
+         "--advertised-listener-url", f"tcp://127.0.0.1:{door_port}",
+         "--storage-engine", "memory://tansu/"],
+        stdout=open(tmp_path / "tansu.log", "ab"), stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    door = FlakyProxy(broker_port, port=door_port)
+    bootstrap = f"127.0.0.1:{door_port}"
+    prefix = unique_prefix()
+    config = relay_config(world, bootstrap, prefix, slot)
+    first = Relay(config)
+    try:
+        assert wait_for_port(broker_port, 20, lambda: broker.poll() is None)
+        first.open_database()
+        first.open_broker()
+        first.need_scan = True
+        first.drain()                 # the first scan: the topics hold every row
+        # The relay's own producer, with timeouts of a second instead of thirty, so the
+        # unacknowledged batch fails fast. Metadata is fetched now, while the broker is there:
+        # the sends below are accepted and only the acknowledgement is missing.
+        first.producer.close()
+        first.producer = KafkaProducer(**{**producer_settings(bootstrap), "request_timeout_ms": 1000,
+                                          "delivery_timeout_ms": 2000, "max_block_ms": 2000})
+        for topic in first.topics:
+            assert first.producer.partitions_for(topic)
+        with psycopg.connect(world, autocommit=True) as conn:
+            before = replication.slot_status(conn, slot)["confirmed_flush_lsn"]
+            conn.execute("UPDATE stock SET reserved = 3, version = version + 1 "
+                         "WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-1'")
+
+        door.close()                  # the broker is unreachable from here on
+        with pytest.raises((BrokerUnavailable, KafkaError)):
+            first.cycle()
+        with psycopg.connect(world, autocommit=True) as conn:
+            assert replication.slot_status(conn, slot)["confirmed_flush_lsn"] == before
+        first.close()
+
+        door = FlakyProxy(broker_port, port=door_port)   # the broker is back, topics intact
+        reader = TopicReader(bootstrap, prefix)
+        try:
+            with RelayThread(config) as second:
+                def update_arrived(messages):
+                    return any(m.key == ["WH-PAR-1", "SKU-1"] and m.value["before"] is not None
+                               and m.value["after"]["reserved"] == 3 for m in messages
+                               if not m.is_resolved)
+
+                assert reader.read_until(update_arrived, 60), reader.changes("stock")
+                assert wait_until_caught_up(world, slot, 60)
+                assert second.stats.scans == 0    # sent as the change it is, not re-scanned
+        finally:
+            reader.close()
+    finally:
+        first.close()
+        door.close()
+        terminate(broker.pid)
+        broker.wait(10)
