@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from changefeed.encoding import hlc, partition_for
+from changefeed.stream_check import wait_until_caught_up
 from changefeed.tail import ChangeTail
 from changefeed.worker import ReplenishmentWorker
 from components.live import describe_change, live_summary, new_stockouts, stockout_message
@@ -218,15 +219,55 @@ def live_page(monkeypatch, bootstrap: str | None) -> AppTest:
     return at
 
 
-def test_the_live_page_renders_from_the_stream(world, kafka, monkeypatch):
+def rerun_until(at: AppTest, condition, timeout: float = 60) -> bool:
+    """Rerun the page (as its two-second fragment timer would) until condition(at) holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        if condition(at):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def ticker_changes(at: AppTest, key: str) -> list[str]:
+    """The Latest changes rows of one key, as the page shows them (newest first)."""
+    if not at.dataframe:
+        return []
+    table = at.dataframe[0].value
+    return list(table.loc[table["key"] == key, "change"])
+
+
+def test_the_live_page_shows_a_committed_change_once(world, kafka, monkeypatch):
     prefix, slot = unique_prefix(), unique_slot()
     monkeypatch.setenv("STOCKROOM_TOPIC_PREFIX", prefix)
+
+    def reserve(qty: int) -> None:
+        run_transaction(lambda cur: cur.execute(
+            "UPDATE stock SET reserved = %s, version = version + 1 "
+            "WHERE location_id = 'WH-BER-1' AND sku = 'SKU-2'", (qty,)))
+
     try:
         with RelayThread(relay_config(world, kafka, prefix, slot)):
+            assert wait_until_caught_up(world, slot, 60)   # the first scan is out
+            reserve(4)
             at = live_page(monkeypatch, kafka)
             assert not at.exception, at.exception
             assert at.title[0].value == "Live"
+            # The real condition, not an idle "Connecting…" page: the change is on screen.
+            assert rerun_until(at, lambda at: "reserved 0 → 4" in ticker_changes(
+                at, "WH-BER-1 / SKU-2")), [i.value for i in at.info]
+            assert not at.info and not at.warning   # live: neither connecting nor failing
             assert [m.label for m in at.metric][:2] == ["Messages read", "Lag"]
+            assert int(at.metric[0].value.replace(",", "")) >= 10  # the scan's rows and more
+            # Absence proven by a later change to the same key: once it shows, the first one
+            # (same key, same partition, earlier offset) has had every chance to repeat.
+            reserve(6)
+            assert rerun_until(at, lambda at: "reserved 4 → 6" in ticker_changes(
+                at, "WH-BER-1 / SKU-2"))
+            assert ticker_changes(at, "WH-BER-1 / SKU-2").count("reserved 0 → 4") == 1
+            assert not at.exception, at.exception
     finally:
         st.cache_resource.clear()  # stops the page's tail thread
         drop_slot(world, slot)
@@ -241,10 +282,15 @@ def test_the_live_page_explains_when_the_stream_is_not_configured(db, monkeypatc
 def test_the_live_page_says_so_when_the_broker_is_unreachable(db, monkeypatch):
     from stack.ports import free_port
 
+    bootstrap = f"127.0.0.1:{free_port()}"
     try:
-        at = live_page(monkeypatch, f"127.0.0.1:{free_port()}")
+        at = live_page(monkeypatch, bootstrap)
         assert not at.exception, at.exception
-        assert at.info or at.warning  # connecting / cannot read, never a traceback
+        # Past "Connecting…": the tail tried, failed, and the page names the address it tried.
+        assert rerun_until(at, lambda at: any(
+            f"Cannot read the change stream at {bootstrap}" in w.value for w in at.warning), 30), (
+            [i.value for i in at.info], [w.value for w in at.warning])
+        assert not at.info and not at.exception
     finally:
         st.cache_resource.clear()
 
