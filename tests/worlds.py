@@ -31,3 +31,14 @@ def copy_of(pg_server, template: str, monkeypatch) -> str:
     url = create_database(pg_server, template=template)
     monkeypatch.setenv("DATABASE_URL", url)
     return url
+
+
+_BUILT: dict[Callable[[], None], str] = {}
+
+
+def copy_of_world(pg_server, builder: Callable[[], None], monkeypatch) -> str:
+    """A fresh copy of the world builder() makes: built into a template the first time a test
+    of this session asks for it, cloned for every test after that."""
+    if builder not in _BUILT:
+        _BUILT[builder] = build_template(pg_server, builder)
+    return copy_of(pg_server, _BUILT[builder], monkeypatch)
