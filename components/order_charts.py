@@ -19,11 +19,6 @@ def load_kpis(actor: Actor) -> dict:
     return cached_reads.order_kpis(actor)
 
 
-def forget_kpis() -> None:
-    """After an order changed: drop the cached figures so the funnel shows it at once."""
-    cached_reads.forget_after_write()
-
-
 def funnel_tiles(counts: dict[str, int], late: int) -> None:
     kpi_row([
         ("Pending", counts.get(OrderStatus.PENDING, 0), "Placed, waiting for stock (back-ordered)"),

@@ -13,7 +13,6 @@ from collections.abc import Callable
 import streamlit as st
 
 from components import forms
-from components.order_charts import forget_kpis
 from queries import order_states as states
 from queries import orders
 from queries.actor import Actor
@@ -63,7 +62,6 @@ def apply_fix(name: str, actor: Actor, order: dict, version: int, command: Calla
     def done(result: dict) -> None:
         open_order(order["id"], result["version"])
         st.session_state.pop(CONFIRM, None)
-        forget_kpis()
 
     forms.run_form_command(f"order_{name}", command,
                            success if callable(success) else lambda _: success,
@@ -285,8 +283,7 @@ def backorders_button(actor: Actor, pending: int) -> None:
                  key="orders_allocate_waiting", icon=":material/inventory:"):
         # No key: each click is meant to try the orders that are still waiting.
         forms.run_form_command(BACKORDERS, orders.allocate_waiting_orders, _backorders_sentence,
-                               actor, limit=BACKORDER_BATCH, keyed=False,
-                               on_success=lambda _: forget_kpis())
+                               actor, limit=BACKORDER_BATCH, keyed=False)
 
 
 def _backorders_sentence(result: dict) -> str:
