@@ -17,6 +17,7 @@ from queries.migrate import available, migrate
 from queries.stock_ledger import apply_movement
 from tests import factories
 from tests.factories import count_rows
+from tests.table_counts import assert_nothing_written, table_state
 
 
 def test_migrations_are_recorded_and_rerun_is_a_no_op(db):
@@ -97,7 +98,7 @@ def test_apply_movement_writes_stock_and_ledger_together(db):
 
 def test_apply_movement_refuses_to_oversell_and_writes_nothing(db):
     factories.small_world()
-    before = count_rows("stock_movements")
+    before = table_state()
     with pytest.raises(InsufficientStock, match="Only 100 of SKU-1 available"):
         run_transaction(lambda cur: apply_movement(
             cur, location_id="WH-BER-1", sku="SKU-1", kind="reserve", delta_reserved=101,
@@ -106,7 +107,7 @@ def test_apply_movement_refuses_to_oversell_and_writes_nothing(db):
         run_transaction(lambda cur: apply_movement(
             cur, location_id="WH-BER-1", sku="NOPE", kind="adjustment", delta_on_hand=1,
             actor="tester"))
-    assert count_rows("stock_movements") == before
+    assert_nothing_written(before)
 
 
 def test_retry_helper_retries_a_real_serialization_conflict(db):

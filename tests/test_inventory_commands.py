@@ -25,6 +25,7 @@ from queries.invariants import check_invariants
 from queries.reservations import release, reserve
 from tests import factories
 from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU, count_rows
+from tests.table_counts import assert_nothing_written, table_state
 from tests.worlds import build_template, copy_of
 
 MANAGER_NA = Actor("manager.na", "inventory_manager", ("NA",), "Nora Manager")
@@ -130,11 +131,11 @@ def test_counting_the_same_bin_twice_with_the_same_key_applies_once(world):
 def test_count_below_what_is_reserved_is_refused(world):
     run_transaction(lambda cur: reserve(cur, location_id="WH-BER-1", sku="SKU-1", qty=30,
                                         actor="support.eu", order_id="o-1"))
-    before = ledger_rows()
+    before = table_state()
     with pytest.raises(InsufficientStock, match="30 are reserved"):
         inventory.record_count(MANAGER_EU, location_id="WH-BER-1", sku="SKU-1", counted=20,
                                idempotency_key=new_key())
-    assert ledger_rows() == before
+    assert_nothing_written(before)
 
 
 # --- bulk count -----------------------------------------------------------------------
@@ -190,28 +191,29 @@ def test_bulk_count_database_errors_apply_nothing(world):
         "Row 6, column location: WH-OLD-1 is inactive.",
         "Row 7, column sku: SKU-OLD is an inactive product.",
     ]
-    before = ledger_rows()
+    before = table_state()
     with pytest.raises(InvalidInput, match=r"the sheet has 5 problems\. Row 3, column location"):
         inventory.apply_bulk_count(MANAGER_EU, sheet, idempotency_key=new_key())
-    assert ledger_rows() == before
+    assert_nothing_written(before)
     assert on_hand("WH-BER-1", "SKU-1")["on_hand"] == 100  # the good row was not applied either
 
 
 def test_bulk_count_with_parse_errors_is_refused_whole(world):
     sheet = inventory.parse_count_csv("location,sku,counted\nWH-BER-1,SKU-1,50\nWH-BER-1,SKU-2,x\n")
-    before = ledger_rows()
+    before = table_state()
     with pytest.raises(InvalidInput, match="Row 3, column counted"):
         inventory.apply_bulk_count(MANAGER_EU, sheet, idempotency_key=new_key())
-    assert ledger_rows() == before
+    assert_nothing_written(before)
 
 
 def test_bulk_count_same_key_twice_applies_once(world):
     sheet = inventory.parse_count_csv(GOOD_SHEET)
     key = new_key()
     inventory.apply_bulk_count(MANAGER_EU, sheet, idempotency_key=key)
-    rows = ledger_rows()
+    before = table_state()
     again = inventory.apply_bulk_count(MANAGER_EU, sheet, idempotency_key=key)
-    assert again["already_applied"] is True and ledger_rows() == rows
+    assert again["already_applied"] is True
+    assert_nothing_written(before)
 
 
 # --- transfers ------------------------------------------------------------------------
@@ -317,7 +319,7 @@ def test_closing_a_closed_transfer_says_what_happened(world):
     cancelled = create(5)
     transfers.cancel_transfer(MANAGER_EU, transfer_id=cancelled["transfer_id"],
                               idempotency_key=new_key())
-    before = ledger_rows()
+    before = table_state()
     with pytest.raises(AlreadyDone, match="was already received by manager.eu"):
         transfers.receive_transfer(MANAGER_EU, transfer_id=received["transfer_id"],
                                    idempotency_key=new_key())
@@ -330,7 +332,7 @@ def test_closing_a_closed_transfer_says_what_happened(world):
     with pytest.raises(InvalidTransition, match="can no longer be received"):
         transfers.receive_transfer(MANAGER_EU, transfer_id=cancelled["transfer_id"],
                                    idempotency_key=new_key())
-    assert ledger_rows() == before
+    assert_nothing_written(before)
 
 
 # --- every bad input: the error type, and nothing written ------------------------------
@@ -401,14 +403,11 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
 def test_bad_input_raises_a_typed_error_and_writes_nothing(world, name):
     command, error = BAD_INPUTS[name]
-    tables = ("stock_movements", "transfers", "idempotency_keys")
-    before = {t: count_rows(t) for t in tables}
-    stock_before = fetch_all("SELECT * FROM stock ORDER BY location_id, sku")
+    before = table_state()
     with pytest.raises(error) as caught:
         command()
     assert str(caught.value).endswith(".")  # a sentence for the page
-    assert {t: count_rows(t) for t in tables} == before
-    assert fetch_all("SELECT * FROM stock ORDER BY location_id, sku") == stock_before
+    assert_nothing_written(before)
 
 
 @pytest.mark.parametrize("case", [
@@ -436,21 +435,19 @@ def test_bad_receipts_raise_and_write_nothing(world, case):
         actor, error = MANAGER_NA, Forbidden
     elif case == "as hq":
         actor, error = HQ, Forbidden
-    before = (ledger_rows(), count_rows("idempotency_keys"),
-              fetch_one("SELECT status, version FROM transfers"))
+    before = table_state()
     with pytest.raises(error):
         transfers.receive_transfer(actor, **args)
-    assert (ledger_rows(), count_rows("idempotency_keys"),
-            fetch_one("SELECT status, version FROM transfers")) == before
+    assert_nothing_written(before)
 
 
 def test_cancel_by_a_manager_of_neither_end_is_forbidden(world):
     created = create(10)
-    before = ledger_rows()
+    before = table_state()
     with pytest.raises(Forbidden, match="only cancel transfers in NA"):
         transfers.cancel_transfer(MANAGER_NA, transfer_id=created["transfer_id"],
                                   idempotency_key=new_key())
-    assert ledger_rows() == before
+    assert_nothing_written(before)
 
 
 # --- reads ----------------------------------------------------------------------------
@@ -550,9 +547,9 @@ def test_reserve_and_release_move_only_reserved(world):
     ("release", 1, InsufficientStock),  # nothing is reserved
 ])
 def test_bad_reservations_raise_and_write_nothing(world, fn, qty, error):
-    before = ledger_rows()
+    before = table_state()
     with pytest.raises(error):
         _in_tx({"reserve": reserve, "release": release}[fn], location_id="WH-BER-1",
                sku="SKU-1", qty=qty)
-    assert ledger_rows() == before
+    assert_nothing_written(before)
     assert on_hand("WH-BER-1", "SKU-1") == {"on_hand": 100, "reserved": 0, "incoming": 0}

@@ -17,6 +17,7 @@ from queries.idempotency import new_key
 from queries.replenishment import StockLevel
 from tests import factories
 from tests.factories import MANAGER_EU, SUPPORT_EU, count_rows
+from tests.table_counts import assert_nothing_written, table_state
 from tests.worlds import build_template, copy_of
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -126,14 +127,14 @@ def test_adjust_form_success_and_error(world):
         "SKU-1 at WH-BER-1: -3 (damaged); on hand now 97, available 97."]
     assert on_hand("WH-BER-1", "SKU-1") == 97
 
-    rows = count_rows("stock_movements")
+    rows, before = count_rows("stock_movements"), table_state()
     at.text_input(key="adjust_sku").input("SKU-1")
     at.number_input(key="adjust_qty").set_value(4)
     at.selectbox(key="adjust_reason").set_value("other")
     at.text_input(key="adjust_note").input("")
     submit(at, "adjust_submit")
     assert messages(at)["error"] == ["Please explain an 'other' adjustment in the note."]
-    assert count_rows("stock_movements") == rows
+    assert_nothing_written(before)
     key = at.session_state["form_key_adjust"]  # kept for the corrected submit
 
     at.text_input(key="adjust_note").input("found behind the shelf")
@@ -172,11 +173,11 @@ def test_count_form_success_and_error(world):
     assert messages(at)["success"] == ["Counted 88 of SKU-3: difference -12, on hand now 88."]
     assert on_hand("WH-BER-1", "SKU-3") == 88
 
-    rows = count_rows("stock_movements")
+    before = table_state()
     at.text_input(key="count_sku").input("SKU-404")
     submit(at, "count_submit")
     assert messages(at)["error"] == ["There is no product with SKU 'SKU-404'."]
-    assert count_rows("stock_movements") == rows
+    assert_nothing_written(before)
 
 
 def test_bulk_count_preview_then_apply(world):
@@ -219,12 +220,12 @@ def test_transfer_form_ships_and_refuses_too_much(world):
     assert on_hand("WH-BER-1", "SKU-1") == 70
     assert list(table(at, "direction")["qty"]) == [30]
 
-    rows = count_rows("stock_movements")
+    before = table_state()
     at.text_input(key="transfer_sku").input("SKU-1")
     at.number_input(key="transfer_qty").set_value(500)
     submit(at, "transfer_submit")
     assert messages(at)["error"][0].startswith("Only 70 of SKU-1 available at WH-BER-1")
-    assert count_rows("stock_movements") == rows
+    assert_nothing_written(before)
 
 
 def ship_to_berlin(qty: int = 10) -> str:
@@ -238,13 +239,13 @@ def test_receive_form_short_receipt_and_missing_reason(world):
     at = open_page(tab="Transfers")
     submit(at, "receive_submit")
     assert messages(at)["error"] == ["Choose the incoming transfer to receive."]
-    rows = count_rows("stock_movements")
+    before = table_state()
     at.selectbox(key="receive_transfer").set_value(transfer_id)
     at.number_input(key="receive_qty").set_value(8)
     submit(at, "receive_submit")
     assert messages(at)["error"] == [
         "2 units are missing: choose why (damaged, theft_or_loss, other)."]
-    assert count_rows("stock_movements") == rows
+    assert_nothing_written(before)
 
     at.selectbox(key="receive_transfer").set_value(transfer_id)
     at.number_input(key="receive_qty").set_value(8)
@@ -269,10 +270,10 @@ def test_cancel_form_returns_stock_and_a_vanished_choice_cancels_nothing(world):
     at.run()
     at.selectbox(key="cancel_transfer").set_value(chosen)
     transfers.cancel_transfer(MANAGER_EU, transfer_id=chosen, idempotency_key=new_key())
-    rows = count_rows("stock_movements")
+    before = table_state()
     submit(at, "cancel_submit")
     assert messages(at)["error"] == ["Choose the open transfer to cancel."]
-    assert count_rows("stock_movements") == rows
+    assert_nothing_written(before)
     assert transfers.transfer_by_id(MANAGER_EU, bystander)["status"] == "in_transit"
 
 

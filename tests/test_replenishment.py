@@ -14,6 +14,7 @@ from queries.idempotency import new_key
 from queries.replenishment import StockLevel, observe_stock_level, target_quantity
 from tests import factories
 from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU, count_rows
+from tests.table_counts import assert_nothing_written, table_state
 
 MANAGER_NA = Actor("manager.na", "inventory_manager", ("NA",), "Nora Manager")
 
@@ -82,12 +83,12 @@ def test_dismiss_records_who_and_a_double_click_applies_once(world):
 def test_only_managers_of_the_region_decide_and_a_refusal_writes_nothing(world, actor, error):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion_id = only_suggestion()["id"]
-    keys, transfers = count_rows("idempotency_keys"), count_rows("transfers")
+    before = table_state()
     for decide in (replenishment.dismiss_suggestion, replenishment.accept_suggestion):
         with pytest.raises(Forbidden, match=error):
             decide(actor, suggestion_id, new_key())
     assert only_suggestion()["status"] == "open"
-    assert (count_rows("idempotency_keys"), count_rows("transfers")) == (keys, transfers)
+    assert_nothing_written(before)
 
 
 def test_an_unknown_suggestion_is_not_found(world):
@@ -99,11 +100,11 @@ def test_a_suggestion_without_a_source_cannot_be_accepted_and_nothing_is_written
     observe_stock_level(low("ST-NYC-1", "SKU-3", 1, 1))  # NA has no other location
     suggestion = only_suggestion()
     assert suggestion["from_location_id"] is None
-    keys, transfers = count_rows("idempotency_keys"), count_rows("transfers")
+    before = table_state()
     with pytest.raises(InvalidInput, match="No location in NA has spare SKU-3"):
         replenishment.accept_suggestion(ADMIN, suggestion["id"], new_key())
     assert only_suggestion()["status"] == "open"
-    assert (count_rows("idempotency_keys"), count_rows("transfers")) == (keys, transfers)
+    assert_nothing_written(before)
 
 
 def test_accept_creates_the_transfer_once_and_records_it(world):
@@ -155,8 +156,8 @@ def test_a_source_that_ran_out_refuses_the_transfer_and_the_suggestion_stays_ope
     suggestion = only_suggestion()
     run_transaction(lambda cur: cur.execute(
         "UPDATE stock SET reserved = on_hand WHERE location_id = 'WH-MAD-1' AND sku = 'SKU-1'"))
-    counts = [count_rows(t) for t in ("transfers", "stock_movements", "idempotency_keys")]
+    before = table_state()
     with pytest.raises(InsufficientStock):
         replenishment.accept_suggestion(MANAGER_EU, suggestion["id"], new_key())
     assert only_suggestion()["status"] == "open"
-    assert [count_rows(t) for t in ("transfers", "stock_movements", "idempotency_keys")] == counts
+    assert_nothing_written(before)
