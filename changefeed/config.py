@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 
 from changefeed import TABLES
 
+# How long a consumer or admin client waits for a first broker before it gives up; the caller
+# then reports the stream as unreachable and tries again with backoff (stack/outage.py).
+# kafka-python's default is 30 s, which would leave the Live page saying "Connecting…" that long.
+BOOTSTRAP_TIMEOUT_MS = 5_000
+
 
 def topic_prefix() -> str:
     return os.environ.get("STOCKROOM_TOPIC_PREFIX", "")

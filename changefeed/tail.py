@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from kafka import KafkaConsumer, TopicPartition
 
 from changefeed import TABLES, topics
+from changefeed.config import BOOTSTRAP_TIMEOUT_MS
 from changefeed.encoding import parse_hlc
 from stack.outage import Outage
 
@@ -224,7 +225,7 @@ class ChangeTail:
                         bootstrap_servers=self.bootstrap, client_id="stockroom-tail",
                         group_id=None, enable_auto_commit=False, allow_auto_create_topics=False,
                         request_timeout_ms=10_000, fetch_max_wait_ms=200,
-                        reconnect_backoff_max_ms=2_000,
+                        reconnect_backoff_max_ms=2_000, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
                     )
                     admin = topics.admin_client(self.bootstrap, "stockroom-tail-admin")
                     self._assigned = {}

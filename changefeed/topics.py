@@ -7,10 +7,12 @@ from collections.abc import Iterable
 
 from kafka.admin import KafkaAdminClient
 
+from changefeed.config import BOOTSTRAP_TIMEOUT_MS
+
 
 def admin_client(bootstrap: str, client_id: str) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id,
-                            request_timeout_ms=10_000)
+                            request_timeout_ms=10_000, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
 
 
 def describe(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, tuple[str, int]]:
