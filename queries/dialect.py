@@ -56,6 +56,20 @@ class Dialect:
             return None
         return "SET TRANSACTION AS OF SYSTEM TIME follower_read_timestamp()"
 
+    def follower_read_timestamp_query(self) -> str | None:
+        """CockroachDB: the newest time a follower read may use (now - ~4.2 s), asked for in
+        its own autocommit statement so the read that follows knows exactly what time it
+        describes (https://www.cockroachlabs.com/docs/stable/follower-reads)."""
+        return "SELECT follower_read_timestamp() AS as_of" if self.is_cockroach else None
+
+    def as_of_transaction(self, as_of) -> str | None:
+        """CockroachDB: make this transaction a historical read at as_of (a datetime): it takes
+        no locks and never makes writers restart; it must be the transaction's first statement
+        (https://www.cockroachlabs.com/docs/stable/as-of-system-time)."""
+        if not self.is_cockroach:
+            return None
+        return f"SET TRANSACTION AS OF SYSTEM TIME {quote_literal(as_of.isoformat())}"
+
     def multi_region_statements(
         self, database: str, primary_region: str, other_regions: list[str],
         survive_region_failure: bool = False,

@@ -32,7 +32,13 @@ INVARIANTS = {
        "returned units = the return ledger",
     4: "every reservation belongs to a live order line",
     5: "every write is recorded with its actor",
+    6: "headquarters' stock rollup equals stock as of its stated time",
 }
+
+# A rollup group whose stock rows were all last written this long before the rollup's as_of
+# cannot have changed between the rollup's snapshot and now (no transaction runs that long),
+# so it must equal stock exactly; younger groups are described as of as_of and are skipped.
+ROLLUP_SETTLED = "60 seconds"
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,54 @@ def _actors_recorded(cur, limit: int) -> list[Violation]:
                       "none", f"{r['tbl']} row {r['row_id']}") for r in rows]
 
 
+def _rollup_equals_stock(cur, limit: int) -> list[Violation]:
+    rows = cur.execute(
+        """
+        WITH state AS (
+            SELECT as_of FROM stock_rollup_state WHERE name = 'stock' AND as_of IS NOT NULL
+        ), live AS (
+            SELECT s.location_id, p.category, count(*) AS bins,
+                   sum(s.on_hand)::INT8 AS on_hand, sum(s.reserved)::INT8 AS reserved,
+                   sum(s.incoming)::INT8 AS incoming,
+                   sum(s.on_hand * p.unit_cost) AS stock_value,
+                   count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out_bins,
+                   count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low_bins,
+                   max(s.updated_at) AS last_write
+              FROM stock s
+              JOIN products p ON p.sku = s.sku
+             GROUP BY s.location_id, p.category
+        )
+        SELECT coalesce(r.location_id, live.location_id) AS location_id,
+               coalesce(r.category, live.category) AS category,
+               r.bins, r.on_hand, r.reserved, r.incoming, r.stock_value, r.out_bins, r.low_bins,
+               live.bins AS live_bins, live.on_hand AS live_on_hand,
+               live.reserved AS live_reserved, live.incoming AS live_incoming,
+               live.stock_value AS live_stock_value, live.out_bins AS live_out_bins,
+               live.low_bins AS live_low_bins
+          FROM stock_rollup r
+          FULL JOIN live ON live.location_id = r.location_id AND live.category = r.category
+          CROSS JOIN state
+         WHERE (live.last_write IS NULL
+                OR live.last_write <= state.as_of - %(settled)s::INTERVAL)
+           AND (r.location_id IS NULL OR live.location_id IS NULL
+                OR r.bins <> live.bins OR r.on_hand <> live.on_hand
+                OR r.reserved <> live.reserved OR r.incoming <> live.incoming
+                OR r.stock_value <> live.stock_value OR r.out_bins <> live.out_bins
+                OR r.low_bins <> live.low_bins)
+         ORDER BY 1, 2
+         LIMIT %(limit)s
+        """, {"settled": ROLLUP_SETTLED, "limit": limit}).fetchall()
+    columns = ("bins", "on_hand", "reserved", "incoming", "stock_value", "out_bins", "low_bins")
+    found = []
+    for r in rows:
+        rollup = ", ".join(f"{c} {r[c]}" for c in columns)
+        live = ", ".join(f"{c} {r['live_' + c]}" for c in columns)
+        found.append(Violation(6, "rollup = stock", r["location_id"], None,
+                               f"{live} (stock)", f"{rollup} (rollup)",
+                               f"category {r['category']}"))
+    return found
+
+
 CHECKS = [
     _bounds,
     _ledger_equals_stock,
@@ -246,6 +300,7 @@ CHECKS = [
     _reserved_equals_live_lines,
     _no_reservation_on_dead_orders,
     _actors_recorded,
+    _rollup_equals_stock,
 ]
 
 

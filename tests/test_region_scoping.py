@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 import pytest
 
 from queries import db as dbmod
-from queries import locations, order_search, orders, overview, replenishment, stock
+from queries import locations, order_search, orders, overview, replenishment, rollups, stock
 from queries.actor import Actor
 from queries.db import fetch_all, fetch_one, run_transaction
+from queries.hq_filters import HqFilters
 from queries.order_search import OrderFilters
 from tests import factories
 from tests.factories import ADMIN
@@ -109,17 +110,6 @@ def _sql_orders_by_status(region: str) -> dict[tuple[str, str], int]:
     return {(region, row["status"]): row["n"] for row in rows}
 
 
-def _sql_orders_per_day(region: str, days: int) -> dict:
-    rows = fetch_all("""
-        SELECT date_trunc('day', created_at) AS day, count(*) AS n
-          FROM orders
-         WHERE region = %(region)s
-           AND created_at >= now() - make_interval(days => %(days)s)
-         GROUP BY 1
-    """, {"region": region, "days": days})
-    return {(row["day"], region): row["n"] for row in rows}
-
-
 def _sql_count(sql: str, region: str) -> int:
     return fetch_one(sql, {"region": region})["n"]
 
@@ -139,30 +129,54 @@ def _all_pages(actor: Actor, filters: OrderFilters) -> list[dict]:
 
 @pytest.mark.parametrize("actor,region", REGIONAL, ids=lambda v: getattr(v, "username", v))
 def test_overview_figures_count_the_actors_region_only(two_regions, actor, region):
-    totals = overview.stock_totals_by_region(actor)
-    assert totals == _sql_stock_totals(region)
-    assert totals != overview.stock_totals_by_region(ADMIN)
+    rollups.refresh()
+    groups = overview.stock_groups(actor)["rows"]
+    assert {r["region"] for r in groups} == {region}
+    totals = {k: sum(r[k] for r in groups) for k in
+              ("on_hand", "reserved", "available", "incoming", "stock_value")}
+    totals["stockouts"] = sum(r["out_bins"] for r in groups)
+    totals["low_stock"] = sum(r["low_bins"] for r in groups)
+    [direct] = _sql_stock_totals(region)
+    assert totals == {k: direct[k] for k in totals}
+    assert len(overview.stock_groups(ADMIN)["rows"]) > len(groups)
+    assert overview.skus_out_somewhere(actor) == _sql_count(
+        "SELECT count(DISTINCT s.sku) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.region = %(region)s AND s.on_hand - s.reserved <= 0", region)
+    assert overview.skus_out_somewhere(actor) < overview.skus_out_somewhere(ADMIN)
 
-    by_status = {(r["region"], r["status"]): r["orders"]
-                 for r in overview.order_counts_by_region_and_status(actor)}
-    assert by_status == _sql_orders_by_status(region)
-    assert len(overview.order_counts_by_region_and_status(ADMIN)) > len(by_status)
+    open_statuses = "status IN ('pending', 'allocated', 'picking', 'on_hold')"
+    tiles = overview.order_tiles(actor)
+    assert tiles["open_orders"] == _sql_count(
+        f"SELECT count(*) AS n FROM orders WHERE region = %(region)s AND {open_statuses}", region)
+    assert tiles["late_orders"] == _sql_count(
+        f"SELECT count(*) AS n FROM orders WHERE region = %(region)s AND {open_statuses} "
+        "AND promised_by < now()", region)
+    assert tiles["today"] == _sql_count(
+        "SELECT count(*) AS n FROM orders WHERE region = %(region)s "
+        "AND created_at >= date_trunc('day', now())", region)
+    assert tiles["open_orders"] < overview.order_tiles(ADMIN)["open_orders"]
 
-    per_day = {(r["day"], r["region"]): r["orders"] for r in overview.orders_per_day(actor)}
-    assert per_day == _sql_orders_per_day(region, 90)
-    assert sum(per_day.values()) < sum(r["orders"] for r in overview.orders_per_day(ADMIN))
+    funnel = overview.funnel_by_region(actor)
+    assert {r["region"] for r in funnel} == {region}
+    assert sum(r["orders"] for r in funnel) == _sql_count(
+        "SELECT count(*) AS n FROM orders WHERE region = %(region)s "
+        "AND created_at >= now() - INTERVAL '7 days'", region)
+    hourly = overview.orders_per_hour(actor)
+    assert {r["region"] for r in hourly} == {region}
+    assert sum(r["orders"] for r in hourly) < sum(r["orders"] for r in overview.orders_per_hour(ADMIN))
+    late = overview.late_orders(actor)
+    assert {r["region"] for r in late} == {region}
+    assert sum(r["orders"] for r in late) == tiles["late_orders"]
+    assert overview.filter_choices(actor)["region"] == [region]
 
-    heat = overview.low_stock_by_region_and_category(actor)
-    assert {r["region"] for r in heat} == {region}
-    assert [(r["bins"], r["low"], r["out"]) for r in heat] == [(
-        _sql_count("SELECT count(*) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
-                   "WHERE l.region = %(region)s", region),
-        _sql_count("SELECT count(*) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
-                   "WHERE l.region = %(region)s AND s.on_hand - s.reserved <= s.reorder_point", region),
-        _sql_count("SELECT count(*) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
-                   "WHERE l.region = %(region)s AND s.on_hand - s.reserved <= 0", region),
-    )]
-    assert len(overview.low_stock_by_region_and_category(ADMIN)) == 2
+    sku_rows = overview.sku_stock(actor, HqFilters(), "SKU-LOW")
+    assert {r["region"] for r in sku_rows} == {region}
+    as_of = overview.sku_stock_as_of(actor, HqFilters(), "SKU-LOW", datetime.now(UTC))
+    assert {r["region"] for r in as_of} == {region}
+    history = overview.sku_history(actor, HqFilters(), "SKU-LOW")
+    assert history[-1]["on_hand"] == _sql_count(
+        "SELECT sum(s.on_hand) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.region = %(region)s AND s.sku = 'SKU-LOW'", region)
 
 
 # ---------------------------------------------------------------- orders: counts and charts

@@ -100,40 +100,6 @@ def test_admin_sees_every_page():
     assert {p.path for p in pages_for("admin")} == {p.path for p in PAGES}
 
 
-def test_overview_is_scoped_to_the_actors_regions(users):
-    from queries import overview
-
-    eu = overview.stock_totals_by_region(factories.MANAGER_EU)
-    everywhere = overview.stock_totals_by_region(factories.HQ)
-    assert [(r["region"], r["on_hand"]) for r in eu] == [("EU", 600)]
-    assert [(r["region"], r["on_hand"]) for r in everywhere] == [("EU", 600), ("NA", 300)]
-
-
-def test_low_stock_by_region_and_category_counts_bins_and_is_scoped(users):
-    from queries import overview
-    from queries.db import run_transaction
-
-    run_transaction(lambda cur: cur.execute(
-        "UPDATE products SET category = 'Kitchen' WHERE sku = 'SKU-3'"))
-    # Reorder point 5: WH-BER-1 SKU-1 drops to 4 available (low), WH-PAR-1 SKU-3 to 0 (out).
-    run_transaction(lambda cur: cur.execute(
-        "UPDATE stock SET reserved = CASE WHEN location_id = 'WH-BER-1' THEN 96 ELSE 100 END "
-        "WHERE (location_id, sku) IN (('WH-BER-1', 'SKU-1'), ('WH-PAR-1', 'SKU-3'))"))
-    rows = overview.low_stock_by_region_and_category(factories.HQ)
-    assert [(r["region"], r["category"], r["bins"], r["low"], r["out"]) for r in rows] == [
-        ("EU", "Kitchen", 2, 1, 1), ("EU", "Test", 4, 1, 0),
-        ("NA", "Kitchen", 1, 0, 0), ("NA", "Test", 2, 0, 0)]
-    eu = overview.low_stock_by_region_and_category(factories.MANAGER_EU)
-    assert {r["region"] for r in eu} == {"EU"}
-
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["actor"] = factories.HQ
-    at.run()
-    assert not at.exception
-    assert "Where stock runs short" in [h.value for h in at.subheader]
-    assert any("Worst: Kitchen in EU, 1 of 2 bins low, 1 out." in c.value for c in at.caption)
-
-
 def test_each_page_file_names_itself_when_it_asks_who_is_signed_in():
     """A page checks the role against the name it states; a copied line naming another page
     would let the wrong role in, so every file must state its own."""
