@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Stockroom operator CLI: up, down, status, env, migrate, seed, check, simulate, capacity, soak,
-changefeed, bench."""
+"""Stockroom operator CLI: up, down, status, env, migrate, seed, check, rollups, simulate, capacity,
+soak, changefeed, bench."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ COMMANDS = {
     "migrate": ("stack.services", "migrate_command", "apply pending schema migrations"),
     "seed": ("stack.seed", "seed_command", "load deterministic demo data"),
     "check": ("queries.invariants", "check_command", "verify every stock and order invariant"),
+    "rollups": ("queries.rollups", "rollups_command", "refresh headquarters' stock figures now"),
     "simulate": ("stack.simulate", "simulate_command", "generate live order and stock traffic"),
     "capacity": ("stack.capacity", "capacity_command", "find the highest order rate this stack sustains"),
     "soak": ("stack.soak", "soak_command", "holiday traffic under injected faults; nothing lost?"),

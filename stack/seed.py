@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from queries import bulk_load
+from queries import bulk_load, rollups
 from queries.dialect import dialect_of
 from queries.users import upsert_user_in_tx
 from stack.seed_rows import (
@@ -307,6 +307,8 @@ def seed(
         with conn.cursor() as cur:
             counts = bulk_load.count_rows_by_table(cur)
         conn.commit()
+    # Headquarters' figures describe the new data at once (and not the data a reset removed).
+    rollups.refresh(url=url)
     return counts
 
 

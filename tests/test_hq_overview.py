@@ -399,3 +399,13 @@ def test_the_checker_holds_the_rollup_to_stock_as_of_its_time(seeded):
     adjust_stock(ADMIN, location_id=group["location_id"], sku=sku, qty=-1, reason="damaged",
                  idempotency_key=new_key())
     assert [v for v in check_invariants().violations if v.invariant == 6] == []
+
+
+def test_manage_py_rollups_refreshes_and_says_what_it_did(seeded, capsys):
+    from manage import main
+
+    before = rollups.state()["as_of"]
+    assert main(["rollups"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("stock rollup: ") and " rows as of " in out
+    assert rollups.state()["as_of"] > before
