@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from kafka.partitioner.default import murmur2
-
 _string = json.JSONEncoder(ensure_ascii=False).encode
 
 INT_TYPES = {20, 21, 23, 26}          # int8, int2, int4, oid
@@ -146,13 +144,31 @@ def resolved_envelope(resolved: str) -> str:
     return '{"resolved": "' + resolved + '"}'
 
 
+_FNV32_OFFSET, _FNV32_PRIME = 0x811C9DC5, 0x01000193
+
+
+def fnv1a_32(data: bytes) -> int:
+    """32-bit FNV-1a (Go's hash/fnv New32a)."""
+    h = _FNV32_OFFSET
+    for byte in data:
+        h = ((h ^ byte) * _FNV32_PRIME) & 0xFFFFFFFF
+    return h
+
+
 def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner for keyed messages: the same key always lands together."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    """The partition CockroachDB's Kafka sink gives a keyed message, so a key lands on the same
+    partition whether the relay or a CockroachDB changefeed wrote it: sarama's hash partitioner,
+    FNV-1a of the key as a signed 32-bit int, modulo the partition count, made positive
+    (cockroachdb/cockroach pkg/ccl/changefeedccl, newChangefeedPartitioner, whose test pins
+    reference partitions that tests/test_changefeed_relay.py repeats)."""
+    signed = fnv1a_32(key)
+    if signed >= 0x80000000:
+        signed -= 0x100000000
+    return abs(signed) % partitions
 
 
 class Partitioner:
-    """partition_for with a bounded cache: murmur2 is pure Python and keys repeat a lot."""
+    """partition_for with a bounded cache: the hash is pure Python and keys repeat a lot."""
 
     def __init__(self, max_entries: int = 200_000):
         self._cache: dict[tuple[bytes, int], int] = {}

@@ -9,8 +9,9 @@ How it keeps DESIGN.md section 4:
 * Each change becomes one message: key = JSON array of the primary key, value = after / before
   (REPLICA IDENTITY FULL gives the old row) / updated = the commit time as an HLC string.
   A row changed several times in one transaction is sent once, as a changefeed does.
-* A message's partition is Kafka's murmur2 of its key, so a key always lands on one partition
-  and per-key order holds; the producer keeps one request in flight.
+* A message's partition comes from the FNV-1a hash of its key, as CockroachDB's Kafka sink
+  places it, so a key always lands on one partition and per-key order holds; the producer
+  keeps one request in flight.
 * Only after the broker acknowledged the whole batch (acks=all, flush, every future checked)
   does the relay advance the slot. A crash before that republishes the batch on restart:
   at least once, duplicates carry the same `updated` so consumers drop them.

@@ -60,46 +60,32 @@ def last_per_key(messages: list[Message], table: str) -> dict[tuple, dict]:
     return latest
 
 
-# Kafka's own murmur2 vectors (apache/kafka, clients/src/test/java/org/apache/kafka/common/utils/
-# UtilsTest.java, testMurmur2), as signed 32-bit ints. The Java producer's partition for a key
-# is Utils.toPositive(murmur2(key)) % partitions, toPositive being `& 0x7fffffff`.
-KAFKA_MURMUR2 = {
-    b"21": -973932308,
-    b"foobar": -790332482,
-    b"a-little-bit-long-string": -985981536,
-    b"a-little-bit-longer-string": -1486304829,
-    b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
-    b"abc": 479470107,
+# CockroachDB's own reference partitions for its Kafka sink (cockroachdb/cockroach,
+# pkg/ccl/changefeedccl kafka sink test: "if an upgrade occurs while a changefeed is running,
+# partitioning remains the same ... Changing these values is a breaking change"), out of 1031.
+COCKROACH_PARTITIONS_OF_1031 = {
+    b"0": 1003, b"01": 351, b"10": 940, b"a": 292, b"\x00": 732, b"\xff \xff": 164,
+    b"a" * 2048: 755, b"a" * 2047 + b"A": 592,
 }
-# kafka-python's Java-compatibility vectors (test/test_partitioner.py), "compared with output
-# from Kafka's org.apache.kafka.clients.producer.Partitioner": partitions out of 1000.
-JAVA_PARTITIONS_OF_1000 = {b"": 681, b"a": 524, b"ab": 434, b"abc": 107, b"123456789": 566,
-                           b"\x00 ": 742}
 # Where the nine stock keys of the small world land among 3 partitions (the relay's key bytes,
-# placed by the murmur2 above; written down once so that any other hash shows up).
+# placed by that partitioner; written down once so that any other hash shows up).
 STOCK_KEY_PARTITIONS = {
-    ("WH-BER-1", "SKU-1"): 0, ("WH-BER-1", "SKU-2"): 0, ("WH-BER-1", "SKU-3"): 1,
-    ("WH-PAR-1", "SKU-1"): 0, ("WH-PAR-1", "SKU-2"): 1, ("WH-PAR-1", "SKU-3"): 1,
-    ("ST-NYC-1", "SKU-1"): 2, ("ST-NYC-1", "SKU-2"): 2, ("ST-NYC-1", "SKU-3"): 2,
+    ("WH-BER-1", "SKU-1"): 1, ("WH-BER-1", "SKU-2"): 1, ("WH-BER-1", "SKU-3"): 1,
+    ("WH-PAR-1", "SKU-1"): 0, ("WH-PAR-1", "SKU-2"): 2, ("WH-PAR-1", "SKU-3"): 1,
+    ("ST-NYC-1", "SKU-1"): 0, ("ST-NYC-1", "SKU-2"): 2, ("ST-NYC-1", "SKU-3"): 2,
 }
 
 
-def test_a_key_lands_on_the_partition_the_java_client_gives_it():
-    from changefeed.encoding import Partitioner, partition_for
+def test_a_key_lands_on_the_partition_a_cockroachdb_changefeed_gives_it():
+    from changefeed.encoding import Partitioner, fnv1a_32, partition_for
 
+    assert fnv1a_32(b"") == 0x811C9DC5 and fnv1a_32(b"a") == 0xE40C292C  # FNV's published values
     cached = Partitioner()
-    for key, murmur in KAFKA_MURMUR2.items():
-        for partitions in (1, 2, 3, 7, 12, 1000):
-            expected = (murmur & 0x7FFFFFFF) % partitions
-            assert partition_for(key, partitions) == expected, (key, partitions)
-            assert cached(key, partitions) == expected, (key, partitions)
-    assert [partition_for(k, 3) for k in KAFKA_MURMUR2] == [0, 0, 2, 2, 2, 0]
-    assert [partition_for(k, 12) for k in KAFKA_MURMUR2] == [0, 6, 8, 11, 5, 3]
-    for key, expected in JAVA_PARTITIONS_OF_1000.items():
-        assert partition_for(key, 1000) == cached(key, 1000) == expected, key
+    for key, expected in COCKROACH_PARTITIONS_OF_1031.items():
+        assert partition_for(key, 1031) == cached(key, 1031) == expected, key
     for (location_id, sku), expected in STOCK_KEY_PARTITIONS.items():
         key = f'["{location_id}", "{sku}"]'.encode()
-        assert partition_for(key, 3) == expected, key
+        assert partition_for(key, 3) == cached(key, 3) == expected, key
 
 
 def test_initial_scan_then_an_update_arrives_with_key_after_before_and_commit_time(world, kafka, slot):
