@@ -90,7 +90,11 @@ def renderer(type_oid: int) -> Callable[[str], str]:
 
 
 class RowFormat:
-    """Renders the rows of one table: the whole row as a JSON object and its key as an array."""
+    """Renders the rows of one table: the whole row as a JSON object and its key as an array.
+
+    The object's fields come in sorted order of their names, as a CockroachDB changefeed
+    writes them (its JSON objects keep their keys sorted), not in column order; the key array
+    keeps primary-key order."""
 
     def __init__(self, columns: Sequence[tuple[str, int]], primary_key: Sequence[str]):
         names = [name for name, _ in columns]
@@ -101,12 +105,16 @@ class RowFormat:
         self._prefixes = [_string(name) + ": " for name in names]
         self._renderers = [renderer(type_oid) for _, type_oid in columns]
         self._key_positions = [names.index(c) for c in primary_key]
+        self._sorted_positions = sorted(range(len(names)), key=lambda i: names[i])
 
     def row(self, values: Sequence[str | None]) -> str:
-        parts = [
-            prefix + ("null" if value is None else render(value))
-            for prefix, render, value in zip(self._prefixes, self._renderers, values, strict=True)
-        ]
+        if len(values) != len(self.columns):
+            raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
+        parts = []
+        for position in self._sorted_positions:
+            value = values[position]
+            parts.append(self._prefixes[position]
+                         + ("null" if value is None else self._renderers[position](value)))
         return "{" + ", ".join(parts) + "}"
 
     def key(self, values: Sequence[str | None]) -> str:

@@ -110,7 +110,10 @@ def test_values_are_rendered_as_a_cockroachdb_changefeed_renders_them():
     values = ["8f0c4d6e-0000-4000-8000-000000000001", "-3", "12.50", "NaN", "f",
               "2026-01-02 03:04:05.5+00", '{"a": [1, 2]}', 'say "hi"\n']
     row = fmt.row(values)
-    assert row.startswith('{"id": "8f0c4d6e-0000-4000-8000-000000000001", "n": -3, "price": 12.50,')
+    # Fields in sorted order of their names, as a CockroachDB changefeed writes them.
+    assert row.startswith('{"at": "2026-01-02T03:04:05.5Z", "details": {"a": [1, 2]}, '
+                          '"id": "8f0c4d6e-0000-4000-8000-000000000001", "n": -3, ')
+    assert row.endswith('"ok": false, "price": 12.50, "ratio": "NaN"}')
     assert json.loads(row) == {"id": "8f0c4d6e-0000-4000-8000-000000000001", "n": -3, "price": 12.5,
                                "ratio": "NaN", "ok": False, "at": "2026-01-02T03:04:05.5Z",
                                "details": {"a": [1, 2]}, "note": 'say "hi"\n'}
