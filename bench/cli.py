@@ -19,6 +19,7 @@ BENCHMARKS = {
     "orders": "order placement next to pgbench, search latency next to psql",
     "changefeed": "commit-to-consumer latency; relay throughput next to a raw producer",
     "tabs": "Inventory tab switch through AppTest next to that tab's queries run directly",
+    "pages": "every page per role through AppTest next to its SQL run directly; 10 viewers",
 }
 
 

@@ -3,7 +3,8 @@
     python manage.py bench tabs [--scale small] [--rounds 4]
 
 Starts its own embedded PostgreSQL in a temporary directory, seeds it (`stack.seed`, default
---scale small: 30 locations × 1,000 SKUs, 20,000 orders) and stops it at the end.
+--scale small: 30 locations × 1,000 SKUs, 20,000 orders; bench/seeded_server.py) and stops it
+at the end.
 
 For an inventory manager (EU) and for admin, the Inventory page is opened through Streamlit's
 AppTest (the real dashboard.py, navigation and pages) and the open tab is switched round the six
@@ -23,25 +24,18 @@ tab was open; the same AppTest.run() measures that rerun.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 
-from queries import db as dbmod
+from bench.app_render import ms, open_page
+from bench.seeded_server import seeded_server
 from queries import locations, replenishment, stock, transfers
 from queries.actor import Actor
-from queries.migrate import migrate
-from stack.ports import free_port
-from stack.postgres import EmbeddedPostgres
-from stack.seed import SCALES, seed
+from stack.seed import SCALES
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 TAB_KEY = "tab"  # the st.tabs key of pages/inventory.py (also its URL query parameter)
 TABS = ["Stock", "Adjust & count", "Bulk count", "Transfers", "Suggestions", "Ledger"]
 ACTORS = {
@@ -86,24 +80,11 @@ def direct_queries(actor: Actor, tab: str) -> None:
         stock.ledger_with_running_balance(actor, location_id, sku)
 
 
-def open_inventory(actor: Actor):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["actor"] = actor
-    at.run()
-    at.switch_page("pages/inventory.py")
-    at.run()
-    if at.exception:
-        raise RuntimeError(f"the Inventory page failed: {at.exception}")
-    return at
-
-
 def time_switches(actor: Actor, rounds: int) -> tuple[dict[str, list[float]],
                                                      dict[str, list[float]], list[int]]:
     """Seconds per tab: switching to it through AppTest, and its queries run directly; and how
     many tab bodies ran per switch."""
-    at = open_inventory(actor)
+    at = open_page(actor, "pages/inventory.py")
     switch: dict[str, list[float]] = {tab: [] for tab in TABS}
     direct: dict[str, list[float]] = {tab: [] for tab in TABS}
     bodies: list[int] = []
@@ -127,10 +108,6 @@ def time_switches(actor: Actor, rounds: int) -> tuple[dict[str, list[float]],
     return switch, direct, bodies
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
-
-
 def report(name: str, switch: dict[str, list[float]], direct: dict[str, list[float]],
            bodies: list[int]) -> None:
     every_switch = [s for tab in TABS for s in switch[tab]]
@@ -141,10 +118,10 @@ def report(name: str, switch: dict[str, list[float]], direct: dict[str, list[flo
     print(f"  {'tab':<16} {'switch p50':>12} {'queries p50':>12} {'ratio':>7}")
     for tab in TABS:
         s, d = statistics.median(switch[tab]), statistics.median(direct[tab])
-        print(f"  {tab:<16} {_ms(s):>12} {_ms(d):>12} {s / d:>7.1f}")
-    print(f"  {'all switches':<16} {_ms(p50_switch):>12} {_ms(p50_direct):>12} "
+        print(f"  {tab:<16} {ms(s):>12} {ms(d):>12} {s / d:>7.1f}")
+    print(f"  {'all switches':<16} {ms(p50_switch):>12} {ms(p50_direct):>12} "
           f"{p50_switch / p50_direct:>7.1f}   (p95 switch "
-          f"{_ms(statistics.quantiles(every_switch, n=20)[-1])})")
+          f"{ms(statistics.quantiles(every_switch, n=20)[-1])})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,29 +130,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --scale must be one of {', '.join(SCALES)}", file=sys.stderr)
         return 2
     warnings.filterwarnings("ignore")
-    directory = Path(tempfile.mkdtemp(prefix="stockroom-bench-tabs-"))
-    server = EmbeddedPostgres(directory / "pg", free_port())
-    previous_url = os.environ.get("DATABASE_URL")
-    try:
-        server.start()
-        migrate(server.url)
-        started = time.perf_counter()
-        counts = seed(server.url, scale, seed=args.seed, demo_accounts=False)
-        print(f"Temporary PostgreSQL on port {server.port}; seeded --scale {scale} "
-              f"({sum(counts.values()):,} rows) in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
-        os.environ["DATABASE_URL"] = server.url
+    started = time.perf_counter()
+    with seeded_server(scale, seed_value=args.seed) as server:  # temporary, removed at the end
+        print(f"Temporary PostgreSQL on port {server.port}, seeded --scale {scale} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
         for name, actor in ACTORS.items():
             report(name, *time_switches(actor, args.rounds))
-        return 0
-    finally:
-        dbmod.close_pools()
-        if previous_url is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = previous_url
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
