@@ -103,8 +103,10 @@ class EmbeddedPostgres:
         self.pgdata.chmod(0o700)
         _open_path_for(self.data_dir, _run_as_owner_kwargs())
         result = self._pg(
+            # C collation and UTC, as a CockroachDB session has them: strings compare by bytes
+            # (prefix ranges and sort orders agree on both) and day/hour buckets are UTC days.
             "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-            "--no-sync",
+            "--locale=C", "--no-sync",
         )
         if result.returncode != 0:
             raise PostgresFailed(f"initdb failed:\n{result.stderr}")
@@ -114,6 +116,7 @@ class EmbeddedPostgres:
                 "max_wal_senders = 10\nmax_connections = 200\nshared_buffers = 256MB\n"
                 "default_transaction_isolation = 'serializable'\nfsync = on\n"
                 "synchronous_commit = on\nmax_pred_locks_per_transaction = 256\nmax_wal_size = 4GB\n"
+                "timezone = 'UTC'\nlog_timezone = 'UTC'\n"
             )
 
     def start(self) -> None:
