@@ -15,7 +15,9 @@ def format_number(value) -> str:
     return f"{value:,}"
 
 
-def kpi_row(tiles: list[tuple[str, object, str | None]]) -> None:
-    """tiles: (label, value, help)"""
-    for column, (label, value, help_text) in zip(st.columns(len(tiles)), tiles, strict=True):
-        column.metric(label, format_number(value), help=help_text, border=True)
+def kpi_row(tiles: list[tuple]) -> None:
+    """tiles: (label, value, help), or (label, value, help, delta) for a tile with a change."""
+    for column, (label, value, help_text, *delta) in zip(st.columns(len(tiles)), tiles,
+                                                         strict=True):
+        column.metric(label, format_number(value), delta=delta[0] if delta else None,
+                      help=help_text, border=True)

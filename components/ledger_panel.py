@@ -19,7 +19,7 @@ def ledger_panel(actor: Actor, location_id: str, stocked: list[dict]) -> None:
     by_sku = {row["sku"]: row for row in stocked}
     sku = st.selectbox("SKU", list(by_sku), key="ledger_sku",
                        format_func=lambda s: f"{s} · {by_sku[s]['name']}")
-    as_of = _as_of_inputs()
+    as_of = as_of_inputs()
     then = stock.stock_as_of(actor, location_id, sku, as_of)
     st.caption(f"Rebuilt from {then['movements']:,} ledger rows up to {as_of:%Y-%m-%d %H:%M} UTC.")
     kpi_row([
@@ -34,18 +34,20 @@ def ledger_panel(actor: Actor, location_id: str, stocked: list[dict]) -> None:
     ledger_table(history, key="ledger_table")
 
 
-def _as_of_inputs() -> datetime:
-    """The moment chosen with the date and time inputs (UTC); "Now" resets them."""
-    if "asof_date" not in st.session_state or st.session_state.pop("asof_now", False):
+def as_of_inputs(prefix: str = "asof") -> datetime:
+    """The moment chosen with the date and time inputs (UTC); "Now" resets them. `prefix`
+    names the widgets' keys, so two pages keep their own choice."""
+    date_key, time_key, now_key = f"{prefix}_date", f"{prefix}_time", f"{prefix}_now"
+    if date_key not in st.session_state or st.session_state.pop(now_key, False):
         now = datetime.now(UTC)
-        st.session_state["asof_date"] = now.date()
-        st.session_state["asof_time"] = now.time().replace(second=0, microsecond=0)
+        st.session_state[date_key] = now.date()
+        st.session_state[time_key] = now.time().replace(second=0, microsecond=0)
     date_col, time_col, now_col = st.columns([2, 2, 1], vertical_alignment="bottom")
-    as_of_date = date_col.date_input("As of date (UTC)", key="asof_date",
+    as_of_date = date_col.date_input("As of date (UTC)", key=date_key,
                                      min_value=date(2000, 1, 1))
-    as_of_time = time_col.time_input("As of time (UTC)", key="asof_time", step=60)
-    if now_col.button("Now", key="asof_reset"):
-        st.session_state["asof_now"] = True
+    as_of_time = time_col.time_input("As of time (UTC)", key=time_key, step=60)
+    if now_col.button("Now", key=f"{prefix}_reset"):
+        st.session_state[now_key] = True
         st.rerun()
     # The whole chosen minute counts: "as of 10:42" includes 10:42:59.
     return datetime.combine(as_of_date, as_of_time.replace(second=59, microsecond=999999),

@@ -1,61 +1,69 @@
-"""Overview: global stock and order state across regions."""
+"""Overview: headquarters' consolidated view of stock and orders across the regions one may see.
 
-import pandas as pd
-import plotly.express as px
+Filters (kept in the URL) apply to everything below them. The tiles and the data's age are
+always drawn; each tab does its work only when open (`?tab=` keeps it)."""
+
 import streamlit as st
 
-from components.cached_reads import overview_figures
-from components.kpi import kpi_row
+from components.cached_reads import hq_order_panels, hq_order_tiles, hq_stock, keep_rollup_fresh
+from components.hq_filters_bar import filters_bar
+from components.hq_orders import order_panels
+from components.hq_stock import (
+    by_region_and_category,
+    data_as_of,
+    hq_tiles,
+    stock_by_region_chart,
+    stock_by_region_table,
+)
+from components.location_map import by_location, location_map, locations_table
 from components.low_stock_heatmap import low_stock_heatmap
 from components.session import require_actor
-from queries.order_states import NOT_SHIPPED
+from components.sku_drilldown import sku_drilldown
+
+TABS = ["Stock", "Map", "Orders", "SKU drill-down"]
 
 actor = require_actor("overview")
 st.title("Overview")
 scope = "every region" if actor.all_regions else ", ".join(actor.regions)
 st.caption(f"Consolidated stock and orders across {scope}.")
+keep_rollup_fresh()
 
-figures = overview_figures(actor)  # cached a few seconds for the actor's scope
-stock = pd.DataFrame(figures["stock"])
-orders = pd.DataFrame(figures["orders"])
-
-if stock.empty:
+filters = filters_bar(actor)
+stock = hq_stock(actor, filters)  # cached a few seconds per scope and filters
+order_tiles = hq_order_tiles(actor, filters)
+data_as_of(stock, order_tiles)
+if not stock["rows"] and not filters.any:
     st.info("No stock yet. Seed demo data with `python manage.py seed`.")
     st.stop()
+hq_tiles(stock, order_tiles)
 
-open_statuses = [str(status) for status in NOT_SHIPPED]
-open_orders = int(orders[orders.status.isin(open_statuses)].orders.sum()) if not orders.empty else 0
-kpi_row([
-    ("Units on hand", int(stock.on_hand.sum()), "All locations, all regions"),
-    ("Available", int(stock.available.sum()), "On hand minus reserved"),
-    ("In transit", int(stock.incoming.sum()), "Incoming on open transfers"),
-    ("Stockouts", int(stock.stockouts.sum()), "Location × SKU with nothing available"),
-    ("Open orders", open_orders, "Pending, allocated, picking or on hold"),
-])
+tab_stock, tab_map, tab_orders, tab_sku = st.tabs(
+    TABS, key="tab", bind="query-params",
+    default="SKU drill-down" if "sku" in st.query_params else None)
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Stock by region")
-    long = stock.melt(id_vars="region", value_vars=["available", "reserved", "incoming"],
-                      var_name="state", value_name="units")
-    long["units"] = long["units"].astype(float)
-    st.plotly_chart(px.bar(long, x="region", y="units", color="state", barmode="stack"),
-                    width="stretch")
-with right:
-    st.subheader("Orders by status")
-    if orders.empty:
-        st.info("No orders yet.")
-    else:
-        st.plotly_chart(px.bar(orders, x="status", y="orders", color="region"),
-                        width="stretch")
+if tab_stock.open:
+    with tab_stock:
+        table = by_region_and_category(stock["rows"])
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Stock by region and category")
+            stock_by_region_chart(table)
+        with right:
+            st.subheader("Where stock runs short")
+            low_stock_heatmap(stock["rows"])
+        stock_by_region_table(table, filters)
 
-daily = pd.DataFrame(figures["daily"])
-if not daily.empty:
-    st.subheader("Orders per day")
-    st.plotly_chart(px.line(daily, x="day", y="orders", color="region"), width="stretch")
+if tab_map.open:
+    with tab_map:
+        st.subheader("Every location")
+        places = by_location(stock["rows"])
+        location_map(places)
+        locations_table(places, filters)
 
-st.subheader("Where stock runs short")
-low_stock_heatmap(figures["low_stock"])
+if tab_orders.open:
+    with tab_orders:
+        order_panels(hq_order_panels(actor, filters), filters)
 
-st.subheader("Regions")
-st.dataframe(stock, hide_index=True, width="stretch")
+if tab_sku.open:
+    with tab_sku:
+        sku_drilldown(actor, filters)
