@@ -40,22 +40,31 @@ def share_script_cache() -> None:
         module.ScriptCache = lambda: _shared_script_cache
 
 
-def new_session(actor: Actor, *, timeout: float = TIMEOUT):
+def new_session(actor: Actor, *, query: dict[str, str] | None = None,
+                timeout: float = TIMEOUT):
     """A new browser session of the dashboard with `actor` signed in, after its first run (on
-    the role's default page, whatever it showed)."""
+    the role's default page, whatever it showed), opened with the URL query parameters
+    `query` (as a bookmark opens it)."""
     from streamlit.testing.v1 import AppTest
 
     share_script_cache()
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.session_state["actor"] = actor
+    at.query_params.update(query or {})
     at.run()  # not checked: the landing page failing must not stop the others being measured
     return at
 
 
-def go_to(at, page: str) -> float:
-    """Switch the session to `page` ("pages/inventory.py"); seconds that run took."""
+def go_to(at, page: str, query: dict[str, str] | None = None) -> float:
+    """Switch the session to `page` ("pages/inventory.py"); seconds that run took.
+
+    A page switch clears the URL's query parameters (as in the browser); `query` puts them
+    back afterwards, so the page's next reruns see them (the switch itself did not)."""
     at.switch_page(page)
-    return timed_run(at, page)
+    seconds = timed_run(at, page)
+    if query:
+        at.query_params.update(query)
+    return seconds
 
 
 def open_page(actor: Actor, page: str, *, timeout: float = TIMEOUT):
