@@ -6,6 +6,7 @@ import streamlit as st
 from components.kpi import kpi_row
 from components.process_health import process_health_panel, relay_tile
 from components.session import require_actor
+from queries.follower_reads import unavailable_reason as follower_reads_off
 from queries.heartbeats import process_health
 from queries.invariants import INVARIANTS, check_invariants
 from queries.stream_health import change_stream_health
@@ -14,6 +15,12 @@ require_actor("operations")
 st.title("Operations")
 st.caption("The invariants every stock and order change must keep, the health of the change "
            "stream that carries them downstream, and the processes that keep it moving.")
+if follower_reads_off():
+    st.warning("Follower reads are not available on this cluster, so headquarters' figures, "
+               "the rollup refresh and the invariant check read current data from the "
+               f"leaseholders instead (the cluster said: {follower_reads_off()}). Add a "
+               "CockroachDB license key to get them back; see the README, Running on "
+               "CockroachDB.")
 
 st.subheader("Invariants")
 st.markdown("\n".join(f"{n}. {text}" for n, text in INVARIANTS.items()))

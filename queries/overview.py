@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from queries.actor import Actor
-from queries.db import read
-from queries.dialect import dialect_of
+from queries.follower_reads import historical_read
 from queries.hq_filters import (
     MAX_MATCHED_SKUS,
     HqFilters,
@@ -35,15 +34,9 @@ LATE_AGES = (("under a day", "1 day"), ("1-3 days", "3 days"))  # then "over 3 d
 
 
 def _hq_read(body):
-    """One read-only transaction; on CockroachDB a follower read (its SET TRANSACTION must
-    come first)."""
-    def run(cur):
-        statement = dialect_of(cur.connection).follower_read_transaction()
-        if statement:
-            cur.execute(statement)
-        return body(cur)
-
-    return read(run)
+    """One read-only transaction; on CockroachDB a follower read when the cluster allows it
+    (queries/follower_reads.py)."""
+    return historical_read(body)
 
 
 # ---------------------------------------------------------------- stock

@@ -26,6 +26,9 @@ import os
 import threading
 import time
 
+import psycopg
+
+from queries import follower_reads
 from queries.db import read, run_transaction
 from queries.dialect import dialect_of
 from queries.order_states import CANCELLED
@@ -70,22 +73,37 @@ _DEMAND = """
 """
 
 
-def _follower_time(cur):
-    """CockroachDB: the time the snapshot will describe (None on PostgreSQL)."""
-    query = dialect_of(cur.connection).follower_read_timestamp_query()
-    return cur.execute(query).fetchone()["as_of"] if query else None
+def _follower_time(url: str | None):
+    """CockroachDB: the time the snapshot will describe (None on PostgreSQL, or when the
+    cluster has no license for follower reads: queries/follower_reads.py)."""
+    if follower_reads.unavailable_reason() is not None:
+        return None
+
+    def body(cur):
+        query = dialect_of(cur.connection).follower_read_timestamp_query()
+        return cur.execute(query).fetchone()["as_of"] if query else None
+
+    try:
+        return read(body, url=url)
+    except psycopg.Error as exc:
+        if not follower_reads.is_license_error(exc):
+            raise
+        follower_reads.mark_unavailable(exc)
+        return None
 
 
 def _snapshot(url: str | None) -> tuple[object, list[dict]]:
     """(as_of, rollup rows): stock per location x category in one snapshot at as_of."""
-    follower_time = read(_follower_time, url=url)
+    follower_time = _follower_time(url)
 
     def body(cur):
+        dialect = dialect_of(cur.connection)
         if follower_time is not None:
-            cur.execute(dialect_of(cur.connection).as_of_transaction(follower_time))
+            cur.execute(dialect.as_of_transaction(follower_time))
             as_of = follower_time
         else:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if not dialect.is_cockroach:  # a snapshot without predicate locks
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             as_of = cur.execute("SELECT now() AS as_of").fetchone()["as_of"]
         rows = cur.execute(_AGGREGATE).fetchall()
         demand = {(d["location_id"], d["category"]): d["sold"] for d in cur.execute(
