@@ -1,7 +1,8 @@
 """Overview: headquarters' consolidated view of stock and orders across the regions one may see.
 
 Filters (kept in the URL) apply to everything below them. The tiles and the data's age are
-always drawn; each tab does its work only when open (`?tab=` keeps it)."""
+always drawn; each tab does its work only when open (`?view=` keeps it; not `tab`, which
+is the Inventory page's, so the two pages never share a tab's state)."""
 
 import streamlit as st
 
@@ -38,7 +39,7 @@ if not stock["rows"] and not filters.any:
 hq_tiles(stock, order_tiles)
 
 tab_stock, tab_map, tab_orders, tab_sku = st.tabs(
-    TABS, key="tab", bind="query-params",
+    TABS, key="view", bind="query-params",
     default="SKU drill-down" if "sku" in st.query_params else None)
 
 if tab_stock.open:

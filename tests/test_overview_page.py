@@ -153,7 +153,7 @@ def test_the_page_renders_every_tab_with_no_personal_data(seeded, actor):
     assert any("Data as of" in c.value and "refreshed every" in c.value for c in at.caption)
     shown = [rendered_text(at)]
     for tab in ("Map", "Orders"):
-        shown.append(rendered_text(select_tab(at, "tab", tab)))
+        shown.append(rendered_text(select_tab(at, "view", tab)))
     sku = busy_sku()
     at = overview(actor, query={"sku": sku})          # a SKU in the URL opens the drill-down
     assert table_with(at, "cover_days")["location_id"].size > 0
@@ -171,7 +171,7 @@ def test_a_regional_manager_sees_only_their_region(seeded):
     assert at.selectbox(key="hq_filter_region").options == ["EU"]
     assert_tiles(at, direct_stock(regions=("EU",)))
     assert metric(at, "Open orders") == f"{open_orders('o.region = %(r)s', {'r': 'EU'}):,}"
-    select_tab(at, "tab", "Map")
+    select_tab(at, "view", "Map")
     assert set(table_with(at, "stockout_rate")["region"]) == {"EU"}
 
 
@@ -207,7 +207,7 @@ def test_each_filter_set_through_the_widgets_changes_the_tiles_to_the_direct_cou
 def test_a_bookmarked_url_restores_the_filters(seeded):
     values = sample()
     at = overview(HQ, query={"region": values["region"], "category": values["category"],
-                             "tab": "Map"})
+                             "view": "Map"})
     assert at.selectbox(key="hq_filter_region").value == values["region"]
     assert at.selectbox(key="hq_filter_category").value == values["category"]
     assert_tiles(at, direct_stock(region=values["region"], category=values["category"]))
@@ -240,7 +240,7 @@ def test_the_heat_map_names_the_worst_cell_and_the_csv_is_the_table(seeded):
                             HqFilters())
 
     values = sample()
-    at = overview(HQ, query={"region": values["region"], "tab": "Map"})
+    at = overview(HQ, query={"region": values["region"], "view": "Map"})
     table = table_with(at, "stockout_rate")
     assert_csv_is_the_table(at, "csv_stock_by_location", table, "stock-by-location",
                             HqFilters(region=values["region"]))
@@ -259,7 +259,7 @@ def test_the_drill_down_and_its_as_of_table_equal_stock_and_the_ledger(seeded):
     adjust_stock(ADMIN, location_id=bin_["location_id"], sku=sku, qty=-7, reason="damaged",
                  idempotency_key=new_key())
 
-    at = overview(HQ, query={"tab": "SKU drill-down"})
+    at = overview(HQ, query={"view": "SKU drill-down"})
     rerun(at.text_input(key="hq_sku_search").input(sku))
     rerun(at.selectbox(key="hq_sku").select(sku))
     assert at.query_params["sku"] == sku
