@@ -23,7 +23,7 @@ def load_numbered_products(count: int, prefix: str = "SKU-", reorder_point: int 
     """Products prefix00001 .. prefix{count}; returns their SKUs."""
     run_transaction(lambda cur: cur.execute(
         "INSERT INTO products (sku, name, category, unit_cost, unit_price, reorder_point) "
-        "SELECT %s || lpad(n::TEXT, 5, '0'), 'Product ' || n::TEXT, 'Cat ' || (n %% 20)::TEXT, "
+        "SELECT %s::TEXT || lpad(n::TEXT, 5, '0'), 'Product ' || n::TEXT, 'Cat ' || (n %% 20)::TEXT, "
         "5, 10, %s FROM generate_series(1, %s) AS n ON CONFLICT (sku) DO NOTHING",
         (prefix, reorder_point, count),
     ))

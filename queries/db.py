@@ -16,6 +16,7 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg.rows import dict_row
+from psycopg.types.string import StrBinaryDumper, StrDumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from queries.errors import DatabaseUnavailable, OutcomeUnknown
@@ -73,8 +74,21 @@ def is_connection_lost(exc: BaseException) -> bool:
 
 
 def _configure(conn: psycopg.Connection) -> None:
+    if conn.info.parameter_status("crdb_version"):
+        use_cockroach_adapters(conn)
     conn.execute("SET default_transaction_isolation = 'serializable'")
     conn.commit()
+
+
+def use_cockroach_adapters(conn: psycopg.Connection) -> None:
+    """Send Python strings typed as text, as psycopg's own CockroachDB connections do
+    (psycopg.crdb: "Dump strings with text oid instead of unknown"), instead of PostgreSQL's
+    untyped 'unknown': CockroachDB's type inference cannot always resolve an unknown
+    parameter (`lower(%s) || %s` is ambiguous there) and casts text to what a column needs
+    (https://www.psycopg.org/psycopg3/docs/api/crdb.html). PostgreSQL keeps 'unknown', which
+    it resolves from context (a text parameter would not turn into a timestamptz by itself)."""
+    conn.adapters.register_dumper(str, StrDumper)
+    conn.adapters.register_dumper(str, StrBinaryDumper)
 
 
 def _looks_alive(conn: psycopg.Connection) -> bool:

@@ -106,12 +106,12 @@ def _customer_condition(text: str) -> tuple[str, dict]:
         """o.customer_id IN (
                SELECT c2.id
                  FROM customers c2
-                WHERE (lower(c2.name) >= lower(%(customer)s)
-                       AND lower(c2.name) < (lower(%(customer)s) || %(prefix_end)s)
-                       AND lower(c2.name) LIKE lower(%(customer_like)s) ESCAPE '\\')
-                   OR (lower(c2.email) >= lower(%(customer)s)
-                       AND lower(c2.email) < (lower(%(customer)s) || %(prefix_end)s)
-                       AND lower(c2.email) LIKE lower(%(customer_like)s) ESCAPE '\\'))""",
+                WHERE (lower(c2.name) >= lower(%(customer)s::TEXT)
+                       AND lower(c2.name) < (lower(%(customer)s::TEXT) || %(prefix_end)s::TEXT)
+                       AND lower(c2.name) LIKE lower(%(customer_like)s::TEXT) ESCAPE '\\')
+                   OR (lower(c2.email) >= lower(%(customer)s::TEXT)
+                       AND lower(c2.email) < (lower(%(customer)s::TEXT) || %(prefix_end)s::TEXT)
+                       AND lower(c2.email) LIKE lower(%(customer_like)s::TEXT) ESCAPE '\\'))""",
         {"customer": text, "prefix_end": PREFIX_END, "customer_like": like_escape(text) + "%"},
     )
 

@@ -103,10 +103,11 @@ class EmbeddedPostgres:
         self.pgdata.chmod(0o700)
         _open_path_for(self.data_dir, _run_as_owner_kwargs())
         result = self._pg(
-            # C collation and UTC, as a CockroachDB session has them: strings compare by bytes
-            # (prefix ranges and sort orders agree on both) and day/hour buckets are UTC days.
+            # As a CockroachDB session behaves: strings compare by bytes (C collation: prefix
+            # ranges and sort orders agree on both), lower()/upper() know every letter (a UTF-8
+            # character classification), and day/hour buckets are UTC days (timezone below).
             "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-            "--locale=C", "--no-sync",
+            "--lc-collate=C", "--lc-ctype=C.UTF-8", "--no-sync",
         )
         if result.returncode != 0:
             raise PostgresFailed(f"initdb failed:\n{result.stderr}")
