@@ -47,9 +47,14 @@ class Dialect:
     def is_cockroach(self) -> bool:
         return self.engine == COCKROACH
 
-    def follower_read_clause(self) -> str:
-        """Appended after FROM clauses of headquarters' read-only queries."""
-        return " AS OF SYSTEM TIME follower_read_timestamp()" if self.is_cockroach else ""
+    @property
+    def batched_bulk_writes(self) -> bool:
+        """How the seed writes and empties whole tables (queries/bulk_load.py). PostgreSQL:
+        COPY and TRUNCATE. CockroachDB: batched multi-row INSERTs and batched DELETEs, each
+        batch its own retried transaction, because COPY is allowed only to the admin role
+        (https://www.cockroachlabs.com/docs/stable/copy#required-privileges) and TRUNCATE is a
+        non-transactional schema change (https://www.cockroachlabs.com/docs/stable/truncate)."""
+        return self.is_cockroach
 
     def follower_read_transaction(self) -> str | None:
         if not self.is_cockroach:

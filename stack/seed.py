@@ -1,10 +1,16 @@
-"""`manage.py seed`: deterministic demo data, loaded with COPY.
+"""`manage.py seed`: deterministic demo data, loaded with COPY (PostgreSQL) or batched INSERTs
+(CockroachDB).
 
 The same --seed (and the same moment `now`) gives the same rows. stack/seed_rows.py
 generates them in streaming batches as COPY text; here a background thread loads each batch
 on a connection of its own, so Python builds the next batch while the server loads the
-previous one. On PostgreSQL the whole load is one transaction (a failed seed leaves nothing
-behind); on CockroachDB every batch commits on its own.
+previous one. On PostgreSQL the whole load is one COPY transaction (a failed seed leaves
+nothing behind) and --reset truncates. On CockroachDB (queries.dialect decides: COPY needs the
+admin role, TRUNCATE is a schema change that breaks a running changefeed) the rows go in
+multi-row INSERTs and --reset deletes in batches, each batch its own transaction retried on
+40001 (queries/bulk_load.py); a seed that fails half-way leaves the batches it committed, and
+`seed --reset` starts again. `seed(..., force_batched=True)` takes that path on PostgreSQL too,
+so the tests prove it against a real database.
 """
 
 from __future__ import annotations
@@ -78,7 +84,8 @@ class _CopyLoader:
     builds the next batch while the server loads the previous one. Errors surface in the
     calling thread at its next put() or drain()."""
 
-    def __init__(self, conn: psycopg.Connection, commit_batches: bool, depth: int = 3) -> None:
+    def __init__(self, conn: psycopg.Connection | None, commit_batches: bool,
+                 depth: int = 3) -> None:
         self._conn = conn
         self._commit_batches = commit_batches
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
@@ -119,22 +126,42 @@ class _CopyLoader:
 
     def _work(self) -> None:
         with self._conn.cursor() as cur:
-            while True:
-                item = self._queue.get()
-                try:
-                    if item is _STOP:
-                        return
-                    if self._error is not None:
-                        continue
-                    if item is _COMMIT:
-                        self._conn.commit()
-                    else:
-                        table, data = item
-                        bulk_load.copy_text_rows(cur, table, [data])
-                except BaseException as exc:  # handed to the generating thread
-                    self._error = exc
-                finally:
-                    self._queue.task_done()
+            self._serve(lambda table, data: bulk_load.copy_text_rows(cur, table, [data]),
+                        self._conn.commit)
+
+    def _serve(self, write: Callable[[str, bytes], None], commit: Callable[[], None]) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                if self._error is not None:
+                    continue
+                if item is _COMMIT:
+                    commit()
+                else:
+                    table, data = item
+                    write(table, data)
+            except BaseException as exc:  # handed to the generating thread
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+
+class _InsertLoader(_CopyLoader):
+    """The same pipeline writing with batched multi-row INSERTs, each batch its own transaction
+    through run_transaction (queries.bulk_load.insert_text_rows_batched): CockroachDB's way."""
+
+    def __init__(self, url: str, depth: int = 3) -> None:
+        self._url = url
+        super().__init__(None, commit_batches=False, depth=depth)
+
+    def _work(self) -> None:
+        def write(table: str, data: bytes) -> None:
+            lines = data.decode().splitlines()
+            bulk_load.insert_text_rows_batched(table, lines, url=self._url)
+
+        self._serve(write, lambda: None)
 
 
 class _Phases:
@@ -160,8 +187,9 @@ class _Phases:
         self.report(phase, total, total)
 
 
-def _generate(conn: psycopg.Connection, world: World, phases: _Phases, commit_batches: bool) -> None:
-    loader = _CopyLoader(conn, commit_batches)
+def _generate(conn: psycopg.Connection, world: World, phases: _Phases, commit_batches: bool,
+              batched_url: str | None = None) -> None:
+    loader = _InsertLoader(batched_url) if batched_url else _CopyLoader(conn, commit_batches)
     try:
         with tempfile.TemporaryFile(prefix="stockroom-seed-ledger-") as spool:
             _load_all(loader, world, phases, spool)
@@ -268,11 +296,14 @@ def seed(
     now: datetime | None = None,
     demo_accounts: bool | None = None,
     phase_seconds: dict[str, float] | None = None,
+    force_batched: bool = False,
 ) -> dict[str, int]:
     """Load demo data into the database at url; returns row counts per table.
 
     Refuses (DatabaseNotEmpty) when domain data exists, unless reset=True, which first
-    truncates every domain table (users and schema_migrations are kept). The same seed and
+    empties every domain table (users and schema_migrations are kept): TRUNCATE on
+    PostgreSQL, batched DELETEs on CockroachDB. Rows go in with COPY on PostgreSQL and batched
+    INSERTs on CockroachDB; force_batched=True takes CockroachDB's way on PostgreSQL too. The same seed and
     `now` give identical rows. demo_accounts: None means "unless the server is CockroachDB".
     progress(phase, done, total) is called as rows are generated and once more, with
     done == total, when the server has loaded the phase's rows. phase_seconds, if given,
@@ -282,7 +313,9 @@ def seed(
     now_dt = now or default_now()
     world = World(scale=scale, now=int(now_dt.timestamp()), rng=random.Random(seed))
     with psycopg.connect(url, autocommit=False) as conn:
-        cockroach = is_cockroach(conn)
+        dialect = dialect_of(conn)
+        cockroach = dialect.is_cockroach
+        batched = force_batched or dialect.batched_bulk_writes
         conn.commit()
         with conn.cursor() as cur:
             if bulk_load.domain_data_exists(cur):
@@ -290,12 +323,17 @@ def seed(
                     raise DatabaseNotEmpty(
                         "The database already holds data; use --reset to replace it "
                         "(or --if-empty to leave it as it is).")
-                bulk_load.truncate_domain_tables(cur)
+                if batched:
+                    conn.commit()
+                    bulk_load.delete_rows_batched(url=url)
+                else:
+                    bulk_load.truncate_domain_tables(cur)
         # PostgreSQL loads everything in one transaction, so a seed that fails half-way leaves
         # nothing behind; CockroachDB prefers many small transactions to one huge one.
-        if cockroach:
+        if cockroach or batched:
             conn.commit()
-        _generate(conn, world, _Phases(progress, phase_seconds), commit_batches=cockroach)
+        _generate(conn, world, _Phases(progress, phase_seconds), commit_batches=cockroach,
+                  batched_url=url if batched else None)
         conn.commit()
         with conn.cursor() as cur:
             bulk_load.analyze_tables(cur)

@@ -27,11 +27,14 @@ def test_embedded_server_is_recognised_as_postgresql_without_sending_a_statement
 
 
 def test_follower_reads_only_on_cockroachdb():
-    assert CRDB.follower_read_clause() == " AS OF SYSTEM TIME follower_read_timestamp()"
     assert CRDB.follower_read_transaction() == (
         "SET TRANSACTION AS OF SYSTEM TIME follower_read_timestamp()")
-    assert PG.follower_read_clause() == ""
     assert PG.follower_read_transaction() is None
+
+
+def test_bulk_writes_are_batched_only_on_cockroachdb():
+    assert CRDB.batched_bulk_writes
+    assert not PG.batched_bulk_writes
 
 
 def test_multi_region_statements_quote_region_names():
