@@ -45,21 +45,21 @@ def cover_text(available, sold_in_window) -> str:
 
 def hq_tiles(stock: dict, order_tiles: dict) -> None:
     total = totals(stock["rows"])
+    today, last_week = order_tiles["today"], order_tiles["same_day_last_week"]
     kpi_row([
         ("Units on hand", total["on_hand"], "Every location under the filters"),
         ("Stock value", total["stock_value"], "Units on hand at unit cost"),
         ("Available", total["available"], "On hand minus reserved for orders"),
         ("In transit", total["incoming"], "Incoming on open transfers"),
-        ("SKUs out somewhere", stock["out_somewhere"],
-         "SKUs with nothing available in at least one location"),
-        ("Low-stock positions", total["low_bins"],
-         "Location × SKU bins at or below their reorder point"),
         ("Days of cover", cover_text(total["available"], total["sold_28d"]),
          f"Available ÷ average daily units sold over the last {DEMAND_DAYS} days "
          "(— when nothing sold)"),
     ])
-    today, last_week = order_tiles["today"], order_tiles["same_day_last_week"]
     kpi_row([
+        ("SKUs out somewhere", stock["out_somewhere"],
+         "SKUs with nothing available in at least one location"),
+        ("Low-stock positions", total["low_bins"],
+         "Location × SKU bins at or below their reorder point"),
         ("Open orders", order_tiles["open_orders"], "Pending, allocated, picking or on hold"),
         ("Late orders", order_tiles["late_orders"], "Open and past their promised time"),
         ("Orders today", today, "Placed since midnight UTC; the change is against the same "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -164,3 +166,70 @@ def test_inventory_tabs_run_when_clicked_keep_the_url_and_a_bookmark_opens_one(d
         wait_for_text(browser, "SKU-1 at WH-BER-1: +5 (received); on hand now 105")
         assert "Adjust on hand" in browser.find_element(By.TAG_NAME, "body").text
         browser.save_screenshot(str(tmp_path / "inventory-tabs.png"))
+
+
+def wait_for_elements(browser, css: str, count: int, timeout: float = 30) -> list:
+    """At least `count` elements matching css (polled until they are drawn)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = browser.find_elements(By.CSS_SELECTOR, css)
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} of {css!r} appeared")
+
+
+def pick_option(browser, label: str, starts_with: str, timeout: float = 30) -> None:
+    """Open the selectbox labelled `label` and click its option starting with `starts_with`
+    (its options may arrive with a rerun still under way: open it again until they do)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        wait_until_idle(browser)
+        box = browser.find_element(By.CSS_SELECTOR,
+                                   f'input[role="combobox"][aria-label="{label}"]')
+        box.click()
+        time.sleep(0.3)
+        options = [o for o in browser.find_elements(By.CSS_SELECTOR, '[role="option"]')
+                   if o.text.startswith(starts_with)]
+        if options:
+            options[0].click()
+            return
+        box.send_keys(Keys.ESCAPE)
+        time.sleep(0.5)
+    raise AssertionError(f"no option starting with {starts_with!r} in {label!r}")
+
+
+def test_headquarters_sees_every_location_on_the_map_and_drills_into_a_sku(db, tmp_path):
+    """Signed in as hq: the map draws a point per location with no internet access (plotly geo
+    without base layers), and picking a SKU in the drill-down shows its table."""
+    require_chromium()
+    factories.small_world()
+    factories.add_user("hq", "hq_viewer", [], "hq-password")
+    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+        browser.get(url)
+        wait_until_idle(browser)
+        sign_in(browser, "hq", "hq-password")
+        wait_for_text(browser, "Consolidated stock and orders across every region")
+        wait_for_text(browser, "Data as of")
+        wait_until_idle(browser)
+        assert "900" in browser.find_element(By.TAG_NAME, "body").text  # 3 x 3 SKUs x 100
+
+        click_tab(browser, "Map")
+        wait_for_text(browser, "Every location")
+        points = wait_for_elements(browser, ".js-plotly-plot .scattergeo path.point", 3)
+        assert len(points) == 3  # WH-BER-1, WH-PAR-1, ST-NYC-1
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", points[0])
+        browser.save_screenshot(str(tmp_path / "overview-map.png"))
+
+        click_tab(browser, "SKU drill-down")
+        wait_for_text(browser, "Find a SKU or product above")
+        wait_until_idle(browser)
+        search = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Find a SKU or product"]')
+        search.send_keys("SKU-2", Keys.ENTER)
+        pick_option(browser, "SKU", "SKU-2")
+        wait_for_text(browser, "SKU-2 at each location")
+        wait_for_text(browser, "Where to send a transfer from")
+        wait_until_idle(browser)
+        assert "sku=SKU-2" in browser.current_url
+        assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+        browser.save_screenshot(str(tmp_path / "overview-drill-down.png"))
