@@ -159,15 +159,14 @@ def keep_rollup_fresh() -> None:
     the rollup has been built at all: a database that never had one gets it now, once, while
     the person waits (a spinner), instead of an empty page."""
     url = database_url()
+    if st.session_state.get(ROLLUP_READY_KEY) != url:
+        if rollups.state(url=url)["as_of"] is None:
+            with st.spinner("Preparing headquarters' figures…"):
+                if rollups.refresh(url=url) is None:
+                    _wait_for_another_refresher(url)
+            _hq_stock.clear()
+        st.session_state[ROLLUP_READY_KEY] = url
     _rollup_keeper(url)
-    if st.session_state.get(ROLLUP_READY_KEY) == url:
-        return
-    if rollups.state(url=url)["as_of"] is None:
-        with st.spinner("Preparing headquarters' figures…"):
-            if rollups.refresh(url=url) is None:
-                _wait_for_another_refresher(url)
-        _hq_stock.clear()
-    st.session_state[ROLLUP_READY_KEY] = url
 
 
 def _wait_for_another_refresher(url: str, seconds: float = 60.0) -> None:

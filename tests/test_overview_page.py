@@ -173,6 +173,10 @@ def test_a_regional_manager_sees_only_their_region(seeded):
     assert metric(at, "Open orders") == f"{open_orders('o.region = %(r)s', {'r': 'EU'}):,}"
     select_tab(at, "view", "Map")
     assert set(table_with(at, "stockout_rate")["region"]) == {"EU"}
+    at = overview(MANAGER_EU, query={"region": "NA"})   # a link can narrow, never widen
+    assert messages(at)["warning"] == [
+        "The link's region “NA” is not one you can choose, so it is left out."]
+    assert_tiles(at, direct_stock(regions=("EU",)))
 
 
 # ---------------------------------------------------------------- filters
