@@ -14,11 +14,10 @@ from tests.browser import chromium, require_chromium, streamlit_server, wait_for
 pytestmark = pytest.mark.browser
 
 
-def test_sign_in_in_a_real_browser_shows_the_overview(db, tmp_path):
+def test_sign_in_in_a_real_browser_shows_the_overview(world, tmp_path):
     require_chromium()
-    factories.small_world()
     factories.add_user("manager.eu", "inventory_manager", ["EU"], "manager-password")
-    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+    with streamlit_server({"DATABASE_URL": world}) as url, chromium() as browser:
         # A page URL opened before signing in shows nothing of that page.
         browser.get(url + "/users")
         wait_until_idle(browser)
@@ -44,19 +43,18 @@ def test_sign_in_in_a_real_browser_shows_the_overview(db, tmp_path):
         browser.save_screenshot(str(tmp_path / "overview.png"))
 
 
-def test_live_page_timer_shows_a_committed_change_without_a_reload(db, kafka, tmp_path):
+def test_live_page_timer_shows_a_committed_change_without_a_reload(world, kafka, tmp_path):
     """Database commit -> relay -> Kafka -> the app's tail -> the fragment's timer in Chromium."""
     require_chromium()
     from queries.db import run_transaction
     from queries.stock_ledger import apply_movement
     from tests.cdc_helpers import RelayThread, drop_slot, relay_config, unique_prefix, unique_slot
 
-    factories.small_world()
     factories.add_user("hq", "hq_viewer", [], "hq-password")
     prefix, slot = unique_prefix(), unique_slot()
-    env = {"DATABASE_URL": db, "KAFKA_BOOTSTRAP_SERVERS": kafka, "STOCKROOM_TOPIC_PREFIX": prefix}
+    env = {"DATABASE_URL": world, "KAFKA_BOOTSTRAP_SERVERS": kafka, "STOCKROOM_TOPIC_PREFIX": prefix}
     try:
-        with RelayThread(relay_config(db, kafka, prefix, slot)), streamlit_server(env) as url, \
+        with RelayThread(relay_config(world, kafka, prefix, slot)), streamlit_server(env) as url, \
                 chromium() as browser:
             browser.get(url)
             wait_until_idle(browser)
@@ -75,7 +73,7 @@ def test_live_page_timer_shows_a_committed_change_without_a_reload(db, kafka, tm
             wait_for_text(browser, "SKU-2 is out of stock at ST-NYC-1.", timeout=45)
             browser.save_screenshot(str(tmp_path / "live.png"))
     finally:
-        drop_slot(db, slot)
+        drop_slot(world, slot)
 
 
 def sign_in(browser, username: str, password: str) -> None:
@@ -84,13 +82,12 @@ def sign_in(browser, username: str, password: str) -> None:
         password, Keys.ENTER)
 
 
-def test_a_reload_keeps_the_sign_in_and_signing_out_ends_it(db, tmp_path):
+def test_a_reload_keeps_the_sign_in_and_signing_out_ends_it(world, tmp_path):
     require_chromium()
     from queries.db import fetch_one
 
-    factories.small_world()
     factories.add_user("support.eu", "support", ["EU"], "support-password")
-    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+    with streamlit_server({"DATABASE_URL": world}) as url, chromium() as browser:
         browser.get(url)
         wait_until_idle(browser)
         wait_for_text(browser, "Sign in")
@@ -128,13 +125,12 @@ def click_tab(browser, label: str) -> None:
     tab.click()
 
 
-def test_inventory_tabs_run_when_clicked_keep_the_url_and_a_bookmark_opens_one(db, tmp_path):
+def test_inventory_tabs_run_when_clicked_keep_the_url_and_a_bookmark_opens_one(world, tmp_path):
     """Only the open tab is drawn; a click on another tab runs it and puts it in the URL; the URL
     opened later (a bookmark, after a reload signed in by the cookie) opens that tab."""
     require_chromium()
-    factories.small_world()
     factories.add_user("manager.eu", "inventory_manager", ["EU"], "manager-password")
-    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+    with streamlit_server({"DATABASE_URL": world}) as url, chromium() as browser:
         browser.get(url)
         wait_until_idle(browser)
         sign_in(browser, "manager.eu", "manager-password")

@@ -6,7 +6,6 @@ import argparse
 import io
 
 from stack import capacity
-from tests import factories
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -15,8 +14,7 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def test_the_ramp_runs_steps_and_reports_each_with_a_verdict(db):
-    factories.small_world()
+def test_the_ramp_runs_steps_and_reports_each_with_a_verdict(world):
     out = io.StringIO()
     result = capacity.run_capacity(start=4, factor=1.5, step_seconds=1.5, slo_ms=60_000,
                                    max_rate=7, workers=2, seed=3, out=out)
@@ -59,8 +57,7 @@ def test_a_step_is_judged_by_latency_errors_and_shortfall():
     assert capacity.judge(refused, target=1, step_seconds=1, slo_ms=250).verdict == "ok"
 
 
-def test_capacity_command_uses_database_url_when_set(db, capsys):
-    factories.small_world()
+def test_capacity_command_uses_database_url_when_set(world, capsys):
     args = parse("--start", "3", "--step-seconds", "1", "--max-rate", "3", "--workers", "2",
                  "--slo-ms", "60000")
     assert capacity.capacity_command(args) == 0

@@ -36,12 +36,6 @@ STOCK_COLUMNS = ["location_id", "sku", "on_hand", "reserved", "incoming", "reord
                  "version", "updated_at"]
 
 
-@pytest.fixture
-def world(db):
-    factories.small_world()
-    return db
-
-
 def stock_row(location_id: str, sku: str) -> dict:
     return run_transaction(lambda cur: cur.execute(
         "SELECT location_id, sku, on_hand, reserved, incoming, reorder_point, version "

@@ -15,7 +15,6 @@ from queries.errors import InsufficientStock, NotFound
 from queries.idempotency import new_key, run_command
 from queries.migrate import available, migrate
 from queries.stock_ledger import apply_movement
-from tests import factories
 from tests.factories import count_rows
 from tests.table_counts import assert_nothing_written, table_state
 
@@ -29,7 +28,7 @@ def test_migrations_are_recorded_and_rerun_is_a_no_op(db):
 
 def test_an_older_database_is_brought_up_to_date_with_its_data(pg_server):
     """Orders returned before partial returns existed count every unit as returned."""
-    from tests.conftest import create_database
+    from tests.worlds import create_database
 
     url = create_database(pg_server, "template0")
     assert migrate(url, up_to="0006")[-1] == "0006"
@@ -77,14 +76,12 @@ def test_schema_keeps_the_column_names_operators_rely_on(db):
 @pytest.mark.parametrize("assignment", [
     "on_hand = -1", "reserved = 200", "reserved = -1", "incoming = -5",
 ])
-def test_check_constraints_reject_broken_stock_rows(db, assignment):
-    factories.small_world()
-    with psycopg.connect(db) as conn, pytest.raises(pgerrors.CheckViolation):
+def test_check_constraints_reject_broken_stock_rows(world, assignment):
+    with psycopg.connect(world) as conn, pytest.raises(pgerrors.CheckViolation):
         conn.execute(f"UPDATE stock SET {assignment} WHERE location_id = 'WH-BER-1' AND sku = 'SKU-1'")
 
 
-def test_apply_movement_writes_stock_and_ledger_together(db):
-    factories.small_world()
+def test_apply_movement_writes_stock_and_ledger_together(world):
     before = count_rows("stock_movements")
     row = run_transaction(lambda cur: apply_movement(
         cur, location_id="WH-BER-1", sku="SKU-1", kind="adjustment", reason="damaged",
@@ -96,8 +93,7 @@ def test_apply_movement_writes_stock_and_ledger_together(db):
     assert ledger["s"] == 93
 
 
-def test_apply_movement_refuses_to_oversell_and_writes_nothing(db):
-    factories.small_world()
+def test_apply_movement_refuses_to_oversell_and_writes_nothing(world):
     before = table_state()
     with pytest.raises(InsufficientStock, match="Only 100 of SKU-1 available"):
         run_transaction(lambda cur: apply_movement(
@@ -110,9 +106,8 @@ def test_apply_movement_refuses_to_oversell_and_writes_nothing(db):
     assert_nothing_written(before)
 
 
-def test_retry_helper_retries_a_real_serialization_conflict(db):
+def test_retry_helper_retries_a_real_serialization_conflict(world):
     """Two transactions read-modify-write the same row; the loser gets 40001 and is retried."""
-    factories.small_world()
     both_read = threading.Barrier(2)
     attempts = []
 
@@ -150,8 +145,7 @@ def test_retry_helper_gives_up_after_bounded_attempts(db):
     assert len(calls) == 3
 
 
-def test_idempotency_key_applies_once(db):
-    factories.small_world()
+def test_idempotency_key_applies_once(world):
     key = new_key()
 
     def body(cur):
@@ -167,8 +161,7 @@ def test_idempotency_key_applies_once(db):
     assert row["on_hand"] == 105
 
 
-def test_idempotency_key_applies_once_under_concurrent_double_click(db):
-    factories.small_world()
+def test_idempotency_key_applies_once_under_concurrent_double_click(world):
     key = new_key()
     results = []
 

@@ -9,28 +9,13 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
 
-from queries import db as dbmod
 from queries import transfers
 from queries.idempotency import new_key
 from queries.invariants import check_invariants
-from tests import factories
 from tests.factories import MANAGER_EU
-from tests.worlds import build_template, copy_of
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="session")
-def checker_world_template(pg_server) -> str:
-    return build_template(pg_server, factories.small_world)
-
-
-@pytest.fixture
-def world(pg_server, checker_world_template, monkeypatch):
-    yield copy_of(pg_server, checker_world_template, monkeypatch)
-    dbmod.close_pools()
 
 
 def plant(url: str, *statements: str) -> None:

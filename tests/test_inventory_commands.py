@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from queries import db as dbmod
 from queries import inventory, locations, stock, transfers
 from queries.actor import Actor
 from queries.db import fetch_all, fetch_one, run_transaction
@@ -26,27 +25,20 @@ from queries.reservations import release, reserve
 from tests import factories
 from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU, count_rows
 from tests.table_counts import assert_nothing_written, table_state
-from tests.worlds import build_template, copy_of
 
 MANAGER_NA = Actor("manager.na", "inventory_manager", ("NA",), "Nora Manager")
 
 
 def build_world() -> None:
-    factories.small_world()
+    """Added to the small world: an inactive location and product, a product stocked nowhere."""
     factories.add_location("WH-OLD-1", "EU", active=False)
     factories.add_product("SKU-OLD", active=False)
     factories.add_product("SKU-NEW")
 
 
-@pytest.fixture(scope="session")
-def commands_world_template(pg_server) -> str:
-    return build_template(pg_server, build_world)
-
-
 @pytest.fixture
-def world(pg_server, commands_world_template, monkeypatch):
-    yield copy_of(pg_server, commands_world_template, monkeypatch)
-    dbmod.close_pools()
+def commands_world(world_with) -> str:
+    return world_with(build_world)
 
 
 def on_hand(location_id: str, sku: str) -> dict:
@@ -66,7 +58,7 @@ def assert_invariants_hold() -> None:
 # --- adjust ---------------------------------------------------------------------------
 
 
-def test_adjust_changes_on_hand_and_writes_one_ledger_row_with_reason(world):
+def test_adjust_changes_on_hand_and_writes_one_ledger_row_with_reason(commands_world):
     before = ledger_rows()
     result = inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-1", qty=-4,
                                     reason="damaged", reference="RMA-7", idempotency_key=new_key())
@@ -79,20 +71,20 @@ def test_adjust_changes_on_hand_and_writes_one_ledger_row_with_reason(world):
     assert_invariants_hold()
 
 
-def test_adjust_received_starts_stocking_a_new_sku(world):
+def test_adjust_received_starts_stocking_a_new_sku(commands_world):
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-NEW", qty=12,
                            reason="received", idempotency_key=new_key())
     assert on_hand("WH-BER-1", "SKU-NEW")["on_hand"] == 12
     assert_invariants_hold()
 
 
-def test_other_reason_with_a_note_is_accepted(world):
+def test_other_reason_with_a_note_is_accepted(commands_world):
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-2", qty=3,
                            reason="other", note="found behind the shelf", idempotency_key=new_key())
     assert on_hand("WH-BER-1", "SKU-2")["on_hand"] == 103
 
 
-def test_same_key_twice_adjusts_once(world):
+def test_same_key_twice_adjusts_once(commands_world):
     key = new_key()
     first = inventory.adjust_stock(MANAGER_EU, location_id="WH-PAR-1", sku="SKU-1", qty=5,
                                    reason="received", idempotency_key=key)
@@ -106,7 +98,7 @@ def test_same_key_twice_adjusts_once(world):
 # --- count ----------------------------------------------------------------------------
 
 
-def test_count_records_the_difference_as_a_count_row(world):
+def test_count_records_the_difference_as_a_count_row(commands_world):
     result = inventory.record_count(MANAGER_EU, location_id="WH-BER-1", sku="SKU-3", counted=93,
                                     idempotency_key=new_key())
     assert result["difference"] == -7 and result["on_hand"] == 93
@@ -115,7 +107,7 @@ def test_count_records_the_difference_as_a_count_row(world):
     assert_invariants_hold()
 
 
-def test_counting_the_same_bin_twice_with_the_same_key_applies_once(world):
+def test_counting_the_same_bin_twice_with_the_same_key_applies_once(commands_world):
     key = new_key()
     inventory.record_count(MANAGER_EU, location_id="WH-BER-1", sku="SKU-3", counted=90,
                            idempotency_key=key)
@@ -128,7 +120,7 @@ def test_counting_the_same_bin_twice_with_the_same_key_applies_once(world):
     assert count_rows("stock_movements WHERE kind = 'count'") == 1
 
 
-def test_count_below_what_is_reserved_is_refused(world):
+def test_count_below_what_is_reserved_is_refused(commands_world):
     run_transaction(lambda cur: reserve(cur, location_id="WH-BER-1", sku="SKU-1", qty=30,
                                         actor="support.eu", order_id="o-1"))
     before = table_state()
@@ -143,7 +135,7 @@ def test_count_below_what_is_reserved_is_refused(world):
 GOOD_SHEET = "location,sku,counted\nWH-BER-1,SKU-1,90\nWH-BER-1,SKU-2,100\nWH-PAR-1,SKU-3,111\n"
 
 
-def test_bulk_count_preview_shows_differences_and_apply_is_one_transaction(world):
+def test_bulk_count_preview_shows_differences_and_apply_is_one_transaction(commands_world):
     sheet = inventory.parse_count_csv(GOOD_SHEET.encode())
     preview = inventory.preview_bulk_count(MANAGER_EU, sheet)
     assert preview["errors"] == []
@@ -179,7 +171,7 @@ def test_bulk_count_sheet_shape_errors(content, message):
     assert str(sheet.errors[0]).startswith(message)
 
 
-def test_bulk_count_database_errors_apply_nothing(world):
+def test_bulk_count_database_errors_apply_nothing(commands_world):
     sheet = inventory.parse_count_csv(
         "location,sku,counted\nWH-BER-1,SKU-1,50\nNOPE-1,SKU-1,3\nWH-BER-1,SKU-404,1\n"
         "ST-NYC-1,SKU-1,7\nWH-OLD-1,SKU-1,1\nWH-PAR-1,SKU-OLD,1\n")
@@ -198,7 +190,7 @@ def test_bulk_count_database_errors_apply_nothing(world):
     assert on_hand("WH-BER-1", "SKU-1")["on_hand"] == 100  # the good row was not applied either
 
 
-def test_bulk_count_with_parse_errors_is_refused_whole(world):
+def test_bulk_count_with_parse_errors_is_refused_whole(commands_world):
     sheet = inventory.parse_count_csv("location,sku,counted\nWH-BER-1,SKU-1,50\nWH-BER-1,SKU-2,x\n")
     before = table_state()
     with pytest.raises(InvalidInput, match="Row 3, column counted"):
@@ -206,7 +198,7 @@ def test_bulk_count_with_parse_errors_is_refused_whole(world):
     assert_nothing_written(before)
 
 
-def test_bulk_count_same_key_twice_applies_once(world):
+def test_bulk_count_same_key_twice_applies_once(commands_world):
     sheet = inventory.parse_count_csv(GOOD_SHEET)
     key = new_key()
     inventory.apply_bulk_count(MANAGER_EU, sheet, idempotency_key=key)
@@ -225,7 +217,7 @@ def create(qty=10, source="WH-BER-1", destination="WH-PAR-1", sku="SKU-1", actor
                                      sku=sku, qty=qty, idempotency_key=key or new_key())
 
 
-def test_ship_then_receive_moves_stock_through_incoming(world):
+def test_ship_then_receive_moves_stock_through_incoming(commands_world):
     created = create(10)
     assert isinstance(created["transfer_id"], str) and created["status"] == "in_transit"
     assert on_hand("WH-BER-1", "SKU-1") == {"on_hand": 90, "reserved": 0, "incoming": 0}
@@ -241,7 +233,7 @@ def test_ship_then_receive_moves_stock_through_incoming(world):
     assert_invariants_hold()
 
 
-def test_transfer_to_a_location_without_the_sku_creates_its_stock_row(world):
+def test_transfer_to_a_location_without_the_sku_creates_its_stock_row(commands_world):
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-NEW", qty=8,
                            reason="received", idempotency_key=new_key())
     created = create(3, sku="SKU-NEW")
@@ -252,7 +244,7 @@ def test_transfer_to_a_location_without_the_sku_creates_its_stock_row(world):
     assert_invariants_hold()
 
 
-def test_short_receipt_writes_the_shortfall_off_as_a_loss_with_its_reason(world):
+def test_short_receipt_writes_the_shortfall_off_as_a_loss_with_its_reason(commands_world):
     created = create(10)
     result = transfers.receive_transfer(MANAGER_EU, transfer_id=created["transfer_id"],
                                         received_qty=7, shortfall_reason="damaged",
@@ -268,7 +260,7 @@ def test_short_receipt_writes_the_shortfall_off_as_a_loss_with_its_reason(world)
     assert_invariants_hold()
 
 
-def test_nothing_arrived_is_a_full_shortfall(world):
+def test_nothing_arrived_is_a_full_shortfall(commands_world):
     created = create(4)
     transfers.receive_transfer(MANAGER_EU, transfer_id=created["transfer_id"], received_qty=0,
                                shortfall_reason="theft_or_loss", idempotency_key=new_key())
@@ -276,7 +268,7 @@ def test_nothing_arrived_is_a_full_shortfall(world):
     assert_invariants_hold()
 
 
-def test_cancel_returns_the_stock_to_the_source(world):
+def test_cancel_returns_the_stock_to_the_source(commands_world):
     created = create(25)
     result = transfers.cancel_transfer(MANAGER_EU, transfer_id=created["transfer_id"],
                                        idempotency_key=new_key())
@@ -286,14 +278,14 @@ def test_cancel_returns_the_stock_to_the_source(world):
     assert_invariants_hold()
 
 
-def test_the_destination_manager_may_cancel_a_transfer_from_another_region(world):
+def test_the_destination_manager_may_cancel_a_transfer_from_another_region(commands_world):
     created = create(5, source="ST-NYC-1", destination="WH-BER-1", actor=MANAGER_NA)
     transfers.cancel_transfer(MANAGER_EU, transfer_id=created["transfer_id"],
                               idempotency_key=new_key())
     assert on_hand("ST-NYC-1", "SKU-1")["on_hand"] == 100
 
 
-def test_receiving_twice_with_the_same_key_applies_once(world):
+def test_receiving_twice_with_the_same_key_applies_once(commands_world):
     created = create(10)
     key = new_key()
     transfers.receive_transfer(MANAGER_EU, transfer_id=created["transfer_id"], idempotency_key=key)
@@ -303,7 +295,7 @@ def test_receiving_twice_with_the_same_key_applies_once(world):
     assert on_hand("WH-PAR-1", "SKU-1")["on_hand"] == 110
 
 
-def test_create_transfer_same_key_twice_ships_once(world):
+def test_create_transfer_same_key_twice_ships_once(commands_world):
     key = new_key()
     first = create(10, key=key)
     again = create(10, key=key)
@@ -312,7 +304,7 @@ def test_create_transfer_same_key_twice_ships_once(world):
     assert on_hand("WH-BER-1", "SKU-1")["on_hand"] == 90
 
 
-def test_closing_a_closed_transfer_says_what_happened(world):
+def test_closing_a_closed_transfer_says_what_happened(commands_world):
     received = create(5)
     transfers.receive_transfer(MANAGER_EU, transfer_id=received["transfer_id"],
                                idempotency_key=new_key())
@@ -401,7 +393,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_input_raises_a_typed_error_and_writes_nothing(world, name):
+def test_bad_input_raises_a_typed_error_and_writes_nothing(commands_world, name):
     command, error = BAD_INPUTS[name]
     before = table_state()
     with pytest.raises(error) as caught:
@@ -414,7 +406,7 @@ def test_bad_input_raises_a_typed_error_and_writes_nothing(world, name):
     "over-receipt", "short without reason", "other without note", "negative received",
     "unknown transfer", "not a uuid", "other region", "as hq",
 ])
-def test_bad_receipts_raise_and_write_nothing(world, case):
+def test_bad_receipts_raise_and_write_nothing(commands_world, case):
     created = create(10)
     args = {"transfer_id": created["transfer_id"], "idempotency_key": new_key()}
     actor, error = MANAGER_EU, None
@@ -441,7 +433,7 @@ def test_bad_receipts_raise_and_write_nothing(world, case):
     assert_nothing_written(before)
 
 
-def test_cancel_by_a_manager_of_neither_end_is_forbidden(world):
+def test_cancel_by_a_manager_of_neither_end_is_forbidden(commands_world):
     created = create(10)
     before = table_state()
     with pytest.raises(Forbidden, match="only cancel transfers in NA"):
@@ -453,7 +445,7 @@ def test_cancel_by_a_manager_of_neither_end_is_forbidden(world):
 # --- reads ----------------------------------------------------------------------------
 
 
-def test_stock_for_a_location_with_status_and_search(world):
+def test_stock_for_a_location_with_status_and_search(commands_world):
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-2", qty=-96,
                            reason="damaged", idempotency_key=new_key())
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-3", qty=-100,
@@ -472,7 +464,7 @@ def test_stock_for_a_location_with_status_and_search(world):
     assert stock.location_totals(MANAGER_EU, "WH-BER-1")["stockouts"] == 1
 
 
-def test_reads_are_limited_to_the_actors_regions(world):
+def test_reads_are_limited_to_the_actors_regions(commands_world):
     assert {r["id"] for r in locations.visible(MANAGER_EU)} == {"WH-BER-1", "WH-PAR-1"}
     assert {r["id"] for r in locations.visible(ADMIN)} == {"WH-BER-1", "WH-PAR-1", "ST-NYC-1"}
     with pytest.raises(Forbidden):
@@ -485,7 +477,7 @@ def test_reads_are_limited_to_the_actors_regions(world):
     assert [r["location_id"] for r in stock.stockouts(HQ)] == ["ST-NYC-1"]
 
 
-def test_ledger_running_balance_and_as_of(world):
+def test_ledger_running_balance_and_as_of(commands_world):
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-1", qty=-10,
                            reason="damaged", idempotency_key=new_key())
     middle = fetch_one("SELECT now() AS t")["t"]
@@ -508,7 +500,7 @@ def test_ledger_running_balance_and_as_of(world):
     assert before_anything["on_hand"] == 0 and before_anything["movements"] == 0
 
 
-def test_open_transfers_in_and_out(world):
+def test_open_transfers_in_and_out(commands_world):
     out = create(5)
     incoming = create(6, source="WH-PAR-1", destination="WH-BER-1", sku="SKU-2")
     done = create(7)
@@ -528,7 +520,7 @@ def _in_tx(fn, **kwargs):
     return run_transaction(lambda cur: fn(cur, actor="support.eu", order_id="o-7", **kwargs))
 
 
-def test_reserve_and_release_move_only_reserved(world):
+def test_reserve_and_release_move_only_reserved(commands_world):
     _in_tx(reserve, location_id="WH-BER-1", sku="SKU-1", qty=60)
     assert on_hand("WH-BER-1", "SKU-1") == {"on_hand": 100, "reserved": 60, "incoming": 0}
     assert stock.stock_of(MANAGER_EU, "WH-BER-1", "SKU-1")["available"] == 40
@@ -546,7 +538,7 @@ def test_reserve_and_release_move_only_reserved(world):
     ("reserve", 1.5, InvalidQuantity),
     ("release", 1, InsufficientStock),  # nothing is reserved
 ])
-def test_bad_reservations_raise_and_write_nothing(world, fn, qty, error):
+def test_bad_reservations_raise_and_write_nothing(commands_world, fn, qty, error):
     before = table_state()
     with pytest.raises(error):
         _in_tx({"reserve": reserve, "release": release}[fn], location_id="WH-BER-1",

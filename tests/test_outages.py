@@ -17,7 +17,6 @@ from queries.heartbeats import latest_beats
 from stack.broker import EmbeddedBroker
 from stack.outage import Outage
 from stack.ports import free_port
-from tests import factories
 from tests.cdc_helpers import RelayThread, drop_slot, relay_config, unique_prefix, unique_slot
 from tests.conftest import server_directory
 
@@ -79,13 +78,12 @@ def warnings_from(caplog, logger: str, text: str) -> list[str]:
 
 
 @pytest.mark.timeout(300)
-def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart(db, pg_server, caplog,
-                                                                                 monkeypatch):
+def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart(
+        world, pg_server, caplog, monkeypatch):
     """The broker is not there when they start; later the database restarts. All three carry
     on by themselves, and the relay says one line at the start and one at the end of each."""
     caplog.set_level(logging.INFO)
     monkeypatch.setenv("STOCKROOM_HEARTBEAT_SECONDS", "0.5")
-    factories.small_world()
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     broker = EmbeddedBroker(server_directory("stockroom-test-late-broker-"), port)
@@ -95,7 +93,7 @@ def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart
     stop_worker = threading.Event()
     worker_thread = threading.Thread(target=worker.run, args=(stop_worker,), daemon=True)
     try:
-        with RelayThread(relay_config(db, bootstrap, prefix, slot)) as relay:
+        with RelayThread(relay_config(world, bootstrap, prefix, slot)) as relay:
             worker_thread.start()
             assert wait_for(lambda: relay.broker_outage.down and worker.broker_outage.down)
             broker.start()
@@ -118,7 +116,7 @@ def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart
         worker_thread.join(30)
         tail.stop()
         broker.stop()
-        drop_slot(db, slot)
+        drop_slot(world, slot)
     relay_log = "changefeed.relay"
     assert len(warnings_from(caplog, relay_log, "broker unavailable")) == 1
     assert len(warnings_from(caplog, relay_log, "broker back after")) == 1

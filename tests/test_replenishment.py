@@ -19,12 +19,15 @@ from tests.table_counts import assert_nothing_written, table_state
 MANAGER_NA = Actor("manager.na", "inventory_manager", ("NA",), "Nora Manager")
 
 
-@pytest.fixture
-def world(db):
-    factories.small_world()
+def _build_with_madrid() -> None:
     factories.add_location("WH-MAD-1", "EU", "warehouse", "Madrid", 40.4, -3.7)
     factories.add_stock("WH-MAD-1", "SKU-1", 300)
-    return db
+
+
+@pytest.fixture
+def with_madrid(world_with) -> str:
+    """The small world and a Madrid warehouse with 300 of SKU-1."""
+    return world_with(_build_with_madrid)
 
 
 def low(location_id: str, sku: str, available: int, t: int, reorder_point: int = 5) -> StockLevel:
@@ -38,21 +41,21 @@ def only_suggestion() -> dict:
     return rows[0]
 
 
-def test_the_source_is_the_location_in_the_same_region_with_the_largest_surplus(world):
+def test_the_source_is_the_location_in_the_same_region_with_the_largest_surplus(with_madrid):
     created = observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1), SYSTEM).suggestion
     # EU: WH-PAR-1 has 95 spare, WH-MAD-1 has 295; ST-NYC-1 (NA) is never a source.
     assert created["from_location_id"] == "WH-MAD-1"
     assert created["qty"] == target_quantity(2, 5) == 8
 
 
-def test_the_quantity_is_capped_by_what_the_source_can_spare(world):
+def test_the_quantity_is_capped_by_what_the_source_can_spare(with_madrid):
     run_transaction(lambda cur: cur.execute(
         "UPDATE stock SET reserved = on_hand - 8 WHERE sku = 'SKU-2' AND location_id = 'WH-PAR-1'"))
     created = observe_stock_level(low("WH-BER-1", "SKU-2", 0, 1), SYSTEM).suggestion
     assert (created["from_location_id"], created["qty"]) == ("WH-PAR-1", 3)  # 8 available - 5
 
 
-def test_managers_see_only_their_regions_and_support_sees_nothing_to_decide(world):
+def test_managers_see_only_their_regions_and_support_sees_nothing_to_decide(with_madrid):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     observe_stock_level(low("ST-NYC-1", "SKU-1", 2, 1))
     assert [s["location_id"] for s in replenishment.open_suggestions(MANAGER_EU)] == ["WH-BER-1"]
@@ -61,7 +64,7 @@ def test_managers_see_only_their_regions_and_support_sees_nothing_to_decide(worl
     assert [s["location_id"] for s in replenishment.open_suggestions(ADMIN, "ST-NYC-1")] == ["ST-NYC-1"]
 
 
-def test_dismiss_records_who_and_a_double_click_applies_once(world):
+def test_dismiss_records_who_and_a_double_click_applies_once(with_madrid):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion_id = only_suggestion()["id"]
     key = new_key()
@@ -80,7 +83,7 @@ def test_dismiss_records_who_and_a_double_click_applies_once(world):
     (HQ, "not allowed to accept or dismiss"),
     (MANAGER_NA, "only accept or dismiss replenishment suggestions in NA, not in EU"),
 ])
-def test_only_managers_of_the_region_decide_and_a_refusal_writes_nothing(world, actor, error):
+def test_only_managers_of_the_region_decide_and_a_refusal_writes_nothing(with_madrid, actor, error):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion_id = only_suggestion()["id"]
     before = table_state()
@@ -91,12 +94,12 @@ def test_only_managers_of_the_region_decide_and_a_refusal_writes_nothing(world, 
     assert_nothing_written(before)
 
 
-def test_an_unknown_suggestion_is_not_found(world):
+def test_an_unknown_suggestion_is_not_found(with_madrid):
     with pytest.raises(NotFound):
         replenishment.dismiss_suggestion(ADMIN, "00000000-0000-0000-0000-000000000000", new_key())
 
 
-def test_a_suggestion_without_a_source_cannot_be_accepted_and_nothing_is_written(world):
+def test_a_suggestion_without_a_source_cannot_be_accepted_and_nothing_is_written(with_madrid):
     observe_stock_level(low("ST-NYC-1", "SKU-3", 1, 1))  # NA has no other location
     suggestion = only_suggestion()
     assert suggestion["from_location_id"] is None
@@ -107,7 +110,7 @@ def test_a_suggestion_without_a_source_cannot_be_accepted_and_nothing_is_written
     assert_nothing_written(before)
 
 
-def test_accept_creates_the_transfer_once_and_records_it(world):
+def test_accept_creates_the_transfer_once_and_records_it(with_madrid):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion = only_suggestion()
     key = new_key()
@@ -128,7 +131,7 @@ def test_accept_creates_the_transfer_once_and_records_it(world):
     assert count_rows("transfers") == 1
 
 
-def test_two_people_accepting_at_once_ship_one_transfer(world):
+def test_two_people_accepting_at_once_ship_one_transfer(with_madrid):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion = only_suggestion()
     start, outcomes = threading.Barrier(2), []
@@ -151,7 +154,7 @@ def test_two_people_accepting_at_once_ship_one_transfer(world):
     assert replenishment.suggestion(suggestion["id"])["transfer_id"] == done["transfer_id"]
 
 
-def test_a_source_that_ran_out_refuses_the_transfer_and_the_suggestion_stays_open(world):
+def test_a_source_that_ran_out_refuses_the_transfer_and_the_suggestion_stays_open(with_madrid):
     observe_stock_level(low("WH-BER-1", "SKU-1", 2, 1))
     suggestion = only_suggestion()
     run_transaction(lambda cur: cur.execute(

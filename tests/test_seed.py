@@ -23,7 +23,7 @@ from stack.seed import (
     seed,
     seed_command,
 )
-from tests.conftest import create_database
+from tests.worlds import create_database
 
 ROOT = Path(__file__).resolve().parent.parent
 # A fixed "now" so that a seed is reproducible; just after Black Friday 2025.

@@ -37,8 +37,7 @@ def wide_world(skus: int = 12) -> list[str]:
     return names
 
 
-def test_simulator_places_and_advances_orders_keeping_invariants(db):
-    factories.small_world()
+def test_simulator_places_and_advances_orders_keeping_invariants(world):
     out = io.StringIO()
     counts = simulate.run(rate=40, seconds=3, seed=7, out=out)
     placed = fetch_one("SELECT count(*) AS n FROM orders")["n"]
@@ -61,8 +60,7 @@ def test_simulate_command_refuses_an_empty_database(db, capsys):
     assert "python manage.py seed" in capsys.readouterr().err
 
 
-def test_simulate_command_takes_a_profile_and_workers(db, capsys):
-    factories.small_world()
+def test_simulate_command_takes_a_profile_and_workers(world, capsys):
     parser = argparse.ArgumentParser()
     simulate.add_arguments_simulate_command(parser)
     args = parser.parse_args(["--profile", "holiday", "--rate", "3", "--seconds", "1.2",
@@ -188,12 +186,11 @@ class FixedChance(random.Random):
 
 @pytest.mark.parametrize("chance, status, returned", [(0.1, "delivered", [1, 0]),
                                                       (0.9, "returned", [3, 1])])
-def test_the_simulator_sends_back_part_or_all_of_a_delivered_order(db, chance, status, returned):
+def test_the_simulator_sends_back_part_or_all_of_a_delivered_order(world, chance, status, returned):
     from queries import orders
     from queries.actor import SYSTEM
     from tests.order_helpers import customer, lines_of
 
-    factories.small_world()
     placed = orders.place_order(SYSTEM, customer(), [("SKU-1", 3), ("SKU-2", 1)])
     oid, v = placed["order_id"], placed["version"]
     for step in (orders.mark_picking, orders.mark_shipped, orders.mark_delivered):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from changefeed.encoding import hlc, parse_hlc
 from changefeed.stream_check import DIFFERS, MISSING, STALE, check_stream, wait_until_caught_up
 from queries.actor import SYSTEM
@@ -19,12 +17,6 @@ from tests.cdc_helpers import (
     relay_config,
     unique_prefix,
 )
-
-
-@pytest.fixture
-def world(db):
-    factories.small_world()
-    return db
 
 
 def adjust(location_id: str, sku: str, qty: int) -> None:

@@ -3,6 +3,7 @@ declared and has a label; old seed spellings are readable aliases that nothing w
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -11,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.order_timeline import describe, title
+from queries import db as dbmod
 from queries import inventory, orders, transfers, users
 from queries.actor import ROLES
 from queries.db import fetch_all, fetch_one
@@ -35,6 +37,7 @@ from queries.vocabulary import (
 )
 from stack.seed import seed
 from tests.factories import ADMIN
+from tests.worlds import copy_of_world
 
 
 def key() -> str:
@@ -91,10 +94,15 @@ def assert_no_alias(words: dict[str, list[dict]]) -> None:
         assert MovementKind(row["kind"])
 
 
+def _seeded() -> None:
+    seed(os.environ["DATABASE_URL"], "tiny", seed=11, demo_accounts=False)
+
+
 @pytest.fixture
-def seeded(db) -> str:
-    seed(db, "tiny", seed=11, demo_accounts=False)
-    return db
+def seeded(pg_server, monkeypatch) -> str:
+    """A copy of a tiny seeded database (seeded once per session)."""
+    yield copy_of_world(pg_server, _seeded, monkeypatch)
+    dbmod.close_pools()
 
 
 def test_a_fresh_seed_writes_only_declared_words_and_no_alias(seeded):
