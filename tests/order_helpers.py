@@ -1,4 +1,5 @@
-"""Shared setup and checks for the order tests: customers, stock arrivals, invariant 4."""
+"""Shared setup and checks for the order tests: customers, stock arrivals, stock per bin,
+invariant 4. (What a refused command must leave alone: tests/table_counts.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from queries.actor import SYSTEM
 from queries.customers import add_customer
 from queries.db import fetch_all, fetch_one, run_transaction
 from queries.stock_ledger import apply_movement
-from tests.table_counts import table_state
 
 BERLIN = (52.52, 13.40)
 PARIS = (48.86, 2.35)
@@ -45,10 +45,25 @@ def events_of(order_id: str) -> list[dict]:
                      (order_id,))
 
 
-def write_counts() -> dict:
-    """Every table's rows and their digest (tests/table_counts.py): a refused command must
-    leave all of them unchanged, whichever table it might have written to."""
-    return table_state()
+def reserved_by_bin() -> dict[tuple[str, str], int]:
+    """{(location, sku): reserved} of every stock row holding something."""
+    rows = fetch_all("""
+        SELECT location_id, sku, reserved
+          FROM stock
+         WHERE reserved <> 0
+         ORDER BY location_id, sku
+    """)
+    return {(row["location_id"], row["sku"]): row["reserved"] for row in rows}
+
+
+def on_hand_by_bin() -> dict[tuple[str, str], int]:
+    """{(location, sku): on_hand} of every stock row."""
+    rows = fetch_all("""
+        SELECT location_id, sku, on_hand
+          FROM stock
+         ORDER BY location_id, sku
+    """)
+    return {(row["location_id"], row["sku"]): row["on_hand"] for row in rows}
 
 
 def reservation_mismatches() -> list[dict]:

@@ -11,8 +11,14 @@ import pytest
 from queries import orders
 from tests import factories
 from tests.factories import ADMIN, SUPPORT_EU
-from tests.order_helpers import BERLIN, assert_reservations_exact, customer, lines_of
-from tests.rule_helpers import on_hand_by_bin, reserved_by_bin
+from tests.order_helpers import (
+    BERLIN,
+    assert_reservations_exact,
+    customer,
+    lines_of,
+    on_hand_by_bin,
+    reserved_by_bin,
+)
 
 BER, PAR, MAD = "WH-BER-1", "WH-PAR-1", "WH-MAD-1"
 

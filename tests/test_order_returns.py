@@ -9,15 +9,14 @@ from queries.db import fetch_one
 from queries.errors import InvalidInput, InvalidQuantity, InvalidTransition, StaleVersion
 from queries.idempotency import new_key
 from queries.invariants import find_violations
-from tests import factories
 from tests.factories import ADMIN, SUPPORT_EU
-from tests.order_helpers import customer, events_of, lines_of, order_row, stock, write_counts
+from tests.order_helpers import customer, events_of, lines_of, order_row, stock
+from tests.table_counts import assert_nothing_written, table_state
 
 
 @pytest.fixture
-def delivered(db):
+def delivered(world):
     """A delivered EU order: line 1 is 3 × SKU-1, line 2 is 2 × SKU-2 (both from WH-BER-1)."""
-    factories.small_world()
     placed = orders.place_order(ADMIN, customer(), [("SKU-1", 3), ("SKU-2", 2)])
     oid, v = placed["order_id"], placed["version"]
     for step in (orders.mark_picking, orders.mark_shipped, orders.mark_delivered):
@@ -74,21 +73,21 @@ def test_no_quantities_returns_everything_still_out(delivered):
 ])
 def test_a_bad_return_says_why_and_writes_nothing(delivered, quantities, error, words):
     oid, v = delivered
-    before = write_counts()
+    before = table_state()
     with pytest.raises(error) as err:
         give_back(oid, v, quantities)
     assert words in str(err.value)
-    assert write_counts() == before
+    assert_nothing_written(before)
     assert [line["returned_qty"] for line in lines_of(oid)] == [0, 0]
 
 
 def test_more_than_is_left_after_an_earlier_partial_return_is_refused(delivered):
     oid, v = delivered
     v = give_back(oid, v, {1: 2})["version"]
-    before = write_counts()
+    before = table_state()
     with pytest.raises(InvalidQuantity, match="has 1 unit left to return, not 2"):
         give_back(oid, v, {1: 2})
-    assert write_counts() == before
+    assert_nothing_written(before)
 
 
 def test_a_fully_returned_order_takes_no_further_return(delivered):

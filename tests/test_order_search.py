@@ -11,9 +11,9 @@ from queries.actor import Actor
 from queries.db import run_transaction
 from queries.errors import Forbidden, InvalidInput, NotFound
 from queries.order_search import Cursor, OrderFilters, search_orders
-from tests import factories
 from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU
-from tests.order_helpers import NEW_YORK, PARIS, customer, write_counts
+from tests.order_helpers import NEW_YORK, PARIS, customer
+from tests.table_counts import assert_nothing_written, table_state
 
 NAMES = [
     ("Jane Doe", "jane.doe@example.com"),
@@ -28,8 +28,7 @@ NAMES = [
 
 
 @pytest.fixture
-def shop(db):
-    factories.small_world()
+def shop(world):
     ids = {}
     for name, email in NAMES:
         cid = customer(name, email, "EU", f"{name}'s street 1, Berlin", PARIS)
@@ -65,9 +64,9 @@ def names(page) -> list[str]:
 ])
 def test_customer_search_is_a_case_insensitive_prefix_and_treats_metacharacters_literally(
         shop, text, expected):
-    before = write_counts()
+    before = table_state()
     assert names(search_orders(ADMIN, OrderFilters(customer=text))) == sorted(expected)
-    assert write_counts() == before
+    assert_nothing_written(before)
 
 
 def test_order_id_prefix(shop):

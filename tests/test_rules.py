@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from queries import db as dbmod
 from queries import inventory, orders, reservations, transfers
 from queries.actor import Actor
 from queries.customers import add_customer
@@ -25,8 +24,7 @@ from queries.text_input import MAX_ADDRESS, MAX_NOTE, MAX_REASON
 from tests import factories
 from tests.factories import ADMIN, HQ, MANAGER_EU, SUPPORT_EU
 from tests.order_helpers import PARIS, customer
-from tests.rule_helpers import every_table
-from tests.worlds import copy_of_world
+from tests.table_counts import assert_nothing_written, table_state
 
 # ---------------------------------------------------------------- region scope
 
@@ -47,8 +45,7 @@ def test_a_regional_actor_sees_their_regions_in_the_named_column(actor, regions)
     assert params == {PARAM: regions}
 
 
-def test_both_forms_of_the_condition_run(db):
-    factories.small_world()
+def test_both_forms_of_the_condition_run(world):
     for actor, expected in ((ADMIN, 3), (MANAGER_EU, 2), (Actor("x", "support", ("NA",)), 1)):
         condition, params = region_condition(actor, "region")
         row = fetch_one(f"SELECT count(*) AS n FROM locations WHERE {condition}", params)
@@ -161,7 +158,7 @@ def test_inventory_commands_lock_stock_in_one_order(crossed):
 
 
 def _build_rules_world() -> None:
-    factories.small_world()
+    """Added to the small world: an allocated order, a delivered one, a transfer in transit."""
     eu = customer()
     orders.place_order(ADMIN, eu, [("SKU-1", 1)])                  # stays allocated
     delivered = orders.place_order(ADMIN, eu, [("SKU-2", 3)])["order_id"]
@@ -173,16 +170,15 @@ def _build_rules_world() -> None:
 
 
 @pytest.fixture
-def world(pg_server, monkeypatch):
-    copy_of_world(pg_server, _build_rules_world, monkeypatch)
+def rules_world(world_with):
+    world_with(_build_rules_world)
     ids = fetch_one("""
         SELECT (SELECT id::TEXT FROM orders WHERE status = 'allocated') AS open_order,
                (SELECT id::TEXT FROM orders WHERE status = 'delivered') AS delivered,
                (SELECT customer_id::TEXT FROM orders LIMIT 1) AS customer,
                (SELECT id::TEXT FROM transfers WHERE status = 'in_transit') AS transfer
     """)
-    yield SimpleNamespace(**ids)
-    dbmod.close_pools()
+    return SimpleNamespace(**ids)
 
 
 def _line_qty(order_id: str, line_no: int) -> int:
@@ -231,11 +227,11 @@ NEGATIVE_ALLOWED = {"adjust"}
 
 @pytest.mark.parametrize("command", list(QUANTITY_COMMANDS))
 @pytest.mark.parametrize("value", [2, 2.0, Decimal("2.000")], ids=["int", "float", "decimal"])
-def test_a_whole_number_is_taken_as_that_number_everywhere(world, command, value):
+def test_a_whole_number_is_taken_as_that_number_everywhere(rules_world, command, value):
     call, recorded = QUANTITY_COMMANDS[command]
-    result = call(world, value)
-    assert recorded(world, result) == 2
-    assert type(recorded(world, result)) is int
+    result = call(rules_world, value)
+    assert recorded(rules_world, result) == 2
+    assert type(recorded(rules_world, result)) is int
 
 
 def _refusals(command: str) -> list:
@@ -253,20 +249,20 @@ def _refusals(command: str) -> list:
 
 
 @pytest.mark.parametrize("command", list(QUANTITY_COMMANDS))
-def test_a_refused_quantity_writes_nothing_anywhere(world, command):
+def test_a_refused_quantity_writes_nothing_anywhere(rules_world, command):
     call, _ = QUANTITY_COMMANDS[command]
-    before = every_table()
+    before = table_state()
     for value in _refusals(command):
         # Returning zero units of the only line is "choose at least one unit", not a bad number.
         expected = InvalidInput if (command, value) == ("return", 0) else InvalidQuantity
         with pytest.raises(expected) as refused:
-            call(world, value)
+            call(rules_world, value)
         sentence = str(refused.value)
         assert sentence.endswith(".") and len(sentence) < 200, (value, sentence)
-        assert every_table() == before, value
+        assert table_state() == before, value
 
 
-def test_the_largest_quantity_is_accepted_and_one_more_is_not(world):
+def test_the_largest_quantity_is_accepted_and_one_more_is_not(rules_world):
     result = inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-1",
                                     qty=MAX_QUANTITY, reason="received", idempotency_key=new_key())
     assert result["on_hand"] == 100 + MAX_QUANTITY
@@ -327,14 +323,14 @@ def _longest_note() -> int:
 
 
 @pytest.mark.parametrize("command", list(NOTE_COMMANDS))
-def test_every_note_has_the_one_limit(world, command):
+def test_every_note_has_the_one_limit(rules_world, command):
     call = NOTE_COMMANDS[command]
-    before = every_table()
+    before = table_state()
     with pytest.raises(InvalidInput) as refused:
-        call(world, "n" * (MAX_NOTE + 1))
+        call(rules_world, "n" * (MAX_NOTE + 1))
     assert str(refused.value) == "The note can be at most 2,000 characters; this one has 2,001."
-    assert every_table() == before
-    call(world, "  " + "n" * MAX_NOTE + "\n")  # trimmed first, then measured
+    assert_nothing_written(before)
+    call(rules_world, "  " + "n" * MAX_NOTE + "\n")  # trimmed first, then measured
     assert _longest_note() == MAX_NOTE == 2000
 
 
@@ -345,33 +341,33 @@ def test_every_note_has_the_one_limit(world, command):
      "shipping address"),
     (lambda w, a: add_customer(ADMIN, "Al Long", "al@example.com", a, "EU"), "customer's address"),
 ], ids=["change address", "place order", "new customer"])
-def test_every_address_has_the_one_limit(world, call, text):
-    before = every_table()
+def test_every_address_has_the_one_limit(rules_world, call, text):
+    before = table_state()
     with pytest.raises(InvalidInput) as refused:
-        call(world, "a" * (MAX_ADDRESS + 1))
+        call(rules_world, "a" * (MAX_ADDRESS + 1))
     assert str(refused.value) == f"The {text} can be at most 500 characters; this one has 501."
-    assert every_table() == before
-    call(world, "a" * MAX_ADDRESS)
+    assert_nothing_written(before)
+    call(rules_world, "a" * MAX_ADDRESS)
 
 
-def test_a_return_reason_has_its_limit_and_cannot_be_empty(world):
+def test_a_return_reason_has_its_limit_and_cannot_be_empty(rules_world):
     def give_back(reason):
-        return orders.accept_return(ADMIN, world.delivered, location_id="WH-BER-1", reason=reason,
+        return orders.accept_return(ADMIN, rules_world.delivered, location_id="WH-BER-1", reason=reason,
                                     quantities={1: 1}, expected_version=4)
 
-    before = every_table()
+    before = table_state()
     for reason, sentence in (("r" * (MAX_REASON + 1),
                               "The return reason can be at most 200 characters; this one has 201."),
                              ("   ", "The return reason cannot be empty.")):
         with pytest.raises(InvalidInput) as refused:
             give_back(reason)
         assert str(refused.value) == sentence
-        assert every_table() == before
+        assert_nothing_written(before)
     give_back("r" * MAX_REASON)
 
 
-def test_an_empty_required_note_is_one_sentence(world):
-    before = every_table()
+def test_an_empty_required_note_is_one_sentence(rules_world):
+    before = table_state()
     with pytest.raises(InvalidInput, match=r"^The note cannot be empty\.$"):
-        orders.add_note(ADMIN, world.open_order, note=" \n ", expected_version=1)
-    assert every_table() == before
+        orders.add_note(ADMIN, rules_world.open_order, note=" \n ", expected_version=1)
+    assert_nothing_written(before)
