@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -16,9 +15,9 @@ from changefeed.stream_check import wait_until_caught_up
 from changefeed.tail import ChangeTail
 from changefeed.worker import ReplenishmentWorker
 from components.live import describe_change, live_summary, new_stockouts, stockout_message
-from queries.actor import Actor
 from queries.db import run_transaction
 from tests import factories
+from tests.apptest import open_app
 from tests.cdc_helpers import (
     RelayThread,
     create_topics,
@@ -29,7 +28,6 @@ from tests.cdc_helpers import (
     unique_slot,
 )
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 PARTITIONS = 3
 
 
@@ -57,12 +55,6 @@ def run_worker_until(worker: ReplenishmentWorker, processed: int, timeout: float
     deadline = time.monotonic() + timeout
     while worker.processed < processed and time.monotonic() < deadline:
         worker.step(timeout_ms=500)
-
-
-@pytest.fixture
-def world(db):
-    factories.small_world()
-    return db
 
 
 @pytest.fixture
@@ -211,12 +203,7 @@ def live_page(monkeypatch, bootstrap: str | None) -> AppTest:
         monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     else:
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["actor"] = Actor("hq", "hq_viewer", (), "Hannah HQ")
-    at.run()
-    at.switch_page("pages/live.py")
-    at.run()
-    return at
+    return open_app(factories.HQ, "pages/live.py", check=False)
 
 
 def rerun_until(at: AppTest, condition, timeout: float = 60) -> bool:

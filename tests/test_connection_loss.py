@@ -11,7 +11,6 @@ import time
 
 import psycopg
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from queries import db as dbmod
 from queries import inventory, orders
@@ -22,10 +21,10 @@ from queries.idempotency import new_key
 from queries.stock_ledger import apply_movement
 from stack.ports import free_port
 from tests import factories
+from tests.apptest import messages, open_app
 from tests.flaky_proxy import FlakyProxy
 from tests.order_helpers import customer
 from tests.table_counts import assert_nothing_written, table_state
-from tests.test_sign_in import APP
 
 ADJUSTED = "SELECT on_hand FROM stock WHERE location_id = 'WH-BER-1' AND sku = 'SKU-1'"
 
@@ -67,10 +66,9 @@ def adjust(key: str | None = None) -> dict:
                                   reason="received", idempotency_key=key)
 
 
-def test_no_dead_connection_is_served_after_every_backend_was_ended(db):
-    factories.small_world()
+def test_no_dead_connection_is_served_after_every_backend_was_ended(world):
     warm_pool()
-    assert terminate_every_client(db) >= 6
+    assert terminate_every_client(world) >= 6
     dbmod.retry_stats.reset()
     for _ in range(10):
         assert on_hand() == 100
@@ -82,8 +80,7 @@ def test_no_dead_connection_is_served_after_every_backend_was_ended(db):
     assert dbmod.retry_stats.connection_losses == 0
 
 
-def test_a_write_that_loses_its_connection_before_commit_is_applied_exactly_once(db):
-    factories.small_world()
+def test_a_write_that_loses_its_connection_before_commit_is_applied_exactly_once(world):
     before, rows_before = on_hand(), ledger_rows()
     attempts = []
 
@@ -93,7 +90,7 @@ def test_a_write_that_loses_its_connection_before_commit_is_applied_exactly_once
                        reason="received", delta_on_hand=1, actor=SYSTEM.username)
         if len(attempts) == 1:  # the first attempt's connection dies halfway through
             pid = cur.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
-            terminate_every_client(db, only_pid=pid)
+            terminate_every_client(world, only_pid=pid)
         cur.execute("SELECT 1")
 
     dbmod.retry_stats.reset()
@@ -104,19 +101,19 @@ def test_a_write_that_loses_its_connection_before_commit_is_applied_exactly_once
 
 
 @pytest.fixture
-def proxy(db, monkeypatch) -> FlakyProxy:
-    """DATABASE_URL through a proxy that can lose the answer to a COMMIT."""
-    server_port = int(db.rsplit(":", 1)[1].split("/")[0])
+def proxy(world, monkeypatch) -> FlakyProxy:
+    """DATABASE_URL (a copy of the small world) through a proxy that can lose the answer to a
+    COMMIT."""
+    server_port = int(world.rsplit(":", 1)[1].split("/")[0])
     flaky = FlakyProxy(server_port)
     dbmod.close_pools()
-    monkeypatch.setenv("DATABASE_URL", flaky.url(db))
+    monkeypatch.setenv("DATABASE_URL", flaky.url(world))
     yield flaky
     dbmod.close_pools()
     flaky.close()
 
 
-def test_a_keyed_command_whose_commit_answer_is_lost_is_retried_and_applied_once(db, proxy):
-    factories.small_world()
+def test_a_keyed_command_whose_commit_answer_is_lost_is_retried_and_applied_once(world, proxy):
     before, rows_before = on_hand(), ledger_rows()
     dbmod.retry_stats.reset()
     proxy.cut_after_commit()
@@ -128,8 +125,7 @@ def test_a_keyed_command_whose_commit_answer_is_lost_is_retried_and_applied_once
     assert (on_hand(), ledger_rows()) == (before + 1, rows_before + 1)
 
 
-def test_an_unkeyed_write_whose_commit_answer_is_lost_says_the_outcome_is_unknown(db, proxy):
-    factories.small_world()
+def test_an_unkeyed_write_whose_commit_answer_is_lost_says_the_outcome_is_unknown(world, proxy):
     before, rows_before = on_hand(), ledger_rows()
     calls = []
 
@@ -146,15 +142,13 @@ def test_an_unkeyed_write_whose_commit_answer_is_lost_says_the_outcome_is_unknow
     assert (on_hand(), ledger_rows()) == (before + 1, rows_before + 1)
 
 
-def test_a_read_whose_commit_answer_is_lost_is_simply_read_again(db, proxy):
-    factories.small_world()
+def test_a_read_whose_commit_answer_is_lost_is_simply_read_again(world, proxy):
     proxy.cut_after_commit()
     assert on_hand() == 100
     assert proxy.commits_cut == 1
 
 
-def test_a_database_that_stays_away_gets_a_plain_sentence_and_nothing_is_written(db, monkeypatch):
-    factories.small_world()
+def test_a_database_that_stays_away_gets_a_plain_sentence_and_nothing_is_written(world, monkeypatch):
     before = table_state()
     dbmod.close_pools()
     monkeypatch.setenv("STOCKROOM_RECONNECT_SECONDS", "1.5")
@@ -164,12 +158,11 @@ def test_a_database_that_stays_away_gets_a_plain_sentence_and_nothing_is_written
     with pytest.raises(DatabaseUnavailable, match="Nothing was saved; try again in a moment"):
         adjust(new_key())
     dbmod.close_pools()
-    monkeypatch.setenv("DATABASE_URL", db)
+    monkeypatch.setenv("DATABASE_URL", world)
     assert_nothing_written(before)
 
 
-def test_reads_and_commands_ride_through_a_restart_of_the_server(db, pg_server):
-    factories.small_world()
+def test_reads_and_commands_ride_through_a_restart_of_the_server(world, pg_server):
     warm_pool()
     assert on_hand() == 100
     pg_server.restart()
@@ -178,35 +171,21 @@ def test_reads_and_commands_ride_through_a_restart_of_the_server(db, pg_server):
     assert on_hand() == 101
 
 
-def open_as_admin(page: str | None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["actor"] = factories.ADMIN
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    return at
-
-
 @pytest.mark.parametrize("page", [None, "pages/inventory.py", "pages/orders.py", "pages/live.py",
                                   "pages/operations.py", "pages/users.py"])
-def test_every_page_shows_no_error_on_its_next_use_after_every_backend_was_ended(db, page):
-    factories.small_world()
+def test_every_page_shows_no_error_on_its_next_use_after_every_backend_was_ended(world, page):
     orders.place_order(SYSTEM, customer(), [("SKU-2", 1)])
     warm_pool()
-    open_as_admin(page)
-    terminate_every_client(db)
-    at = open_as_admin(page)
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    open_app(factories.ADMIN, page)
+    terminate_every_client(world)
+    at = open_app(factories.ADMIN, page)  # no exception on the next use
+    assert not messages(at)["error"]
 
 
-def test_a_page_says_plainly_when_the_database_stays_away(db, monkeypatch):
-    factories.small_world()
+def test_a_page_says_plainly_when_the_database_stays_away(world, monkeypatch):
     dbmod.close_pools()
     monkeypatch.setenv("STOCKROOM_RECONNECT_SECONDS", "1")
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
-    at = open_as_admin(None)
-    assert not at.exception, at.exception
-    assert "The database cannot be reached right now" in at.error[0].value
+    at = open_app(factories.ADMIN)
+    assert "The database cannot be reached right now" in messages(at)["error"][0]
     dbmod.close_pools()

@@ -4,46 +4,23 @@ on good input and shows the error sentence on bad input; a repeated submit appli
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from queries import db as dbmod
 from queries import inventory, replenishment, transfers
 from queries.actor import SYSTEM
 from queries.db import fetch_one, run_transaction
 from queries.idempotency import new_key
 from queries.replenishment import StockLevel
-from tests import factories
+from tests.apptest import click, messages, open_app, table_with
 from tests.factories import MANAGER_EU, SUPPORT_EU, count_rows
 from tests.table_counts import assert_nothing_written, table_state
-from tests.worlds import build_template, copy_of
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-
-
-@pytest.fixture(scope="session")
-def page_world_template(pg_server) -> str:
-    return build_template(pg_server, factories.small_world)
-
-
-@pytest.fixture
-def world(pg_server, page_world_template, monkeypatch):
-    yield copy_of(pg_server, page_world_template, monkeypatch)
-    dbmod.close_pools()
 
 
 def open_page(actor=MANAGER_EU, tab: str = "Stock") -> AppTest:
     """The page with `tab` open: only the open tab's body runs (its key is `tab`)."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.run()
-    at.switch_page("pages/inventory.py")
-    at.session_state["tab"] = tab
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(actor, "pages/inventory.py", state={"tab": tab})
 
 
 def on_hand(location_id: str, sku: str) -> int:
@@ -51,49 +28,27 @@ def on_hand(location_id: str, sku: str) -> int:
                      (location_id, sku))["on_hand"]
 
 
-def submit(at: AppTest, button: str) -> AppTest:
-    at.button(key=button).click()
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def table(at: AppTest, column: str):
-    """The first table showing this column (plain st.dataframe elements carry no key)."""
-    for element in at.dataframe:
-        if column in element.value.columns:
-            return element.value
-    raise AssertionError(f"no table with a {column!r} column")
-
-
-def messages(at: AppTest) -> dict[str, list[str]]:
-    return {"success": [e.value for e in at.success], "error": [e.value for e in at.error],
-            "info": [e.value for e in at.info]}
-
-
 def test_page_shows_only_the_managers_locations_and_their_stock(world):
     at = open_page()
     assert at.title[0].value == "Inventory"
     assert at.selectbox(key="inv_location").options == [
         "WH-BER-1 · Berlin warehouse (EU)", "WH-PAR-1 · Paris warehouse (EU)"]
-    stock = table(at, "cover")
+    stock = table_with(at, "cover")
     assert list(stock["sku"]) == ["SKU-1", "SKU-2", "SKU-3"]
     assert list(stock["status"]) == ["OK"] * 3
     at.text_input(key="inv_search").input("sku-2")
     at.run()
-    assert list(table(at, "cover")["sku"]) == ["SKU-2"]
+    assert list(table_with(at, "cover")["sku"]) == ["SKU-2"]
     inventory.adjust_stock(MANAGER_EU, location_id="WH-BER-1", sku="SKU-3", qty=-97,
                            reason="damaged", idempotency_key=new_key())
     at.text_input(key="inv_search").input("")
     at.toggle(key="inv_only_low").set_value(True)
     at.run()
-    assert [(r.sku, r.status) for r in table(at, "cover").itertuples()] == [("SKU-3", "Low")]
+    assert [(r.sku, r.status) for r in table_with(at, "cover").itertuples()] == [("SKU-3", "Low")]
 
 
 def test_support_cannot_reach_the_page(world):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["actor"] = SUPPORT_EU
-    at.run()
+    at = open_app(SUPPORT_EU)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/inventory.py")
         at.run()
@@ -102,18 +57,14 @@ def test_support_cannot_reach_the_page(world):
 def test_the_page_refuses_a_role_even_when_run_without_the_navigation(world):
     """Streamlit's pages-directory mode can run pages/inventory.py directly (in AppTest, once
     another page ran); the page itself then refuses the role."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["actor"] = SUPPORT_EU
-    at.run()
-    at.switch_page("pages/overview.py")
-    at.run()
+    at = open_app(SUPPORT_EU, "pages/overview.py")
     try:
         at.switch_page("pages/inventory.py")
     except ValueError:
         return  # not reachable at all: nothing more to show
     at.run()
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == ["The Inventory page is not available to the support role."]
+    assert messages(at)["error"] == ["The Inventory page is not available to the support role."]
     assert not at.title or at.title[0].value != "Inventory"
 
 
@@ -122,7 +73,7 @@ def test_adjust_form_success_and_error(world):
     at.text_input(key="adjust_sku").input("SKU-1")
     at.number_input(key="adjust_qty").set_value(-3)
     at.selectbox(key="adjust_reason").set_value("damaged")
-    submit(at, "adjust_submit")
+    click(at, "adjust_submit")
     assert messages(at)["success"] == [
         "SKU-1 at WH-BER-1: -3 (damaged); on hand now 97, available 97."]
     assert on_hand("WH-BER-1", "SKU-1") == 97
@@ -132,13 +83,13 @@ def test_adjust_form_success_and_error(world):
     at.number_input(key="adjust_qty").set_value(4)
     at.selectbox(key="adjust_reason").set_value("other")
     at.text_input(key="adjust_note").input("")
-    submit(at, "adjust_submit")
+    click(at, "adjust_submit")
     assert messages(at)["error"] == ["Please explain an 'other' adjustment in the note."]
     assert_nothing_written(before)
     key = at.session_state["form_key_adjust"]  # kept for the corrected submit
 
     at.text_input(key="adjust_note").input("found behind the shelf")
-    submit(at, "adjust_submit")
+    click(at, "adjust_submit")
     assert (messages(at)["success"], messages(at)["error"]) == (
         ["SKU-1 at WH-BER-1: +4 (other); on hand now 101, available 101."], [])
     assert count_rows("stock_movements") == rows + 1
@@ -154,11 +105,11 @@ def test_a_repeated_submit_with_the_same_key_applies_once(world):
     at.text_input(key="adjust_sku").input("SKU-2")
     at.number_input(key="adjust_qty").set_value(5)
     at.selectbox(key="adjust_reason").set_value("received")
-    submit(at, "adjust_submit")
+    click(at, "adjust_submit")
     assert on_hand("WH-BER-1", "SKU-2") == 105
     assert at.session_state["form_key_adjust"] != key  # renewed after success
     at.session_state["form_key_adjust"] = key  # the second click arrives with the old key
-    submit(at, "adjust_submit")
+    click(at, "adjust_submit")
     assert messages(at)["info"][0] == (
         "Already done — SKU-2 at WH-BER-1: +5 (received); on hand now 105, available 105; "
         "nothing changed again.")
@@ -169,13 +120,13 @@ def test_count_form_success_and_error(world):
     at = open_page(tab="Adjust & count")
     at.text_input(key="count_sku").input("SKU-3")
     at.number_input(key="count_qty").set_value(88)
-    submit(at, "count_submit")
+    click(at, "count_submit")
     assert messages(at)["success"] == ["Counted 88 of SKU-3: difference -12, on hand now 88."]
     assert on_hand("WH-BER-1", "SKU-3") == 88
 
     before = table_state()
     at.text_input(key="count_sku").input("SKU-404")
-    submit(at, "count_submit")
+    click(at, "count_submit")
     assert messages(at)["error"] == ["There is no product with SKU 'SKU-404'."]
     assert_nothing_written(before)
 
@@ -186,10 +137,10 @@ def test_bulk_count_preview_then_apply(world):
         ("count.csv", b"location,sku,counted\nWH-BER-1,SKU-1,90\nWH-PAR-1,SKU-2,104\n", "text/csv"))
     at.run()
     assert not at.exception, at.exception
-    preview = table(at, "difference")
+    preview = table_with(at, "difference")
     assert list(preview["difference"]) == [-10, 4]
     assert on_hand("WH-BER-1", "SKU-1") == 100  # nothing applied before the confirmation
-    submit(at, "bulk_apply")
+    click(at, "bulk_apply")
     assert "Applied 2 counts: 2 changed, net -6 units." in messages(at)["success"]
     assert (on_hand("WH-BER-1", "SKU-1"), on_hand("WH-PAR-1", "SKU-2")) == (90, 104)
 
@@ -214,16 +165,16 @@ def test_transfer_form_ships_and_refuses_too_much(world):
     at.selectbox(key="transfer_to").set_value("WH-PAR-1")
     at.text_input(key="transfer_sku").input("SKU-1")
     at.number_input(key="transfer_qty").set_value(30)
-    submit(at, "transfer_submit")
+    click(at, "transfer_submit")
     [success] = messages(at)["success"]
     assert success.startswith("Shipped 30 of SKU-1 to WH-PAR-1")
     assert on_hand("WH-BER-1", "SKU-1") == 70
-    assert list(table(at, "direction")["qty"]) == [30]
+    assert list(table_with(at, "direction")["qty"]) == [30]
 
     before = table_state()
     at.text_input(key="transfer_sku").input("SKU-1")
     at.number_input(key="transfer_qty").set_value(500)
-    submit(at, "transfer_submit")
+    click(at, "transfer_submit")
     assert messages(at)["error"][0].startswith("Only 70 of SKU-1 available at WH-BER-1")
     assert_nothing_written(before)
 
@@ -237,12 +188,12 @@ def ship_to_berlin(qty: int = 10) -> str:
 def test_receive_form_short_receipt_and_missing_reason(world):
     transfer_id = ship_to_berlin(10)
     at = open_page(tab="Transfers")
-    submit(at, "receive_submit")
+    click(at, "receive_submit")
     assert messages(at)["error"] == ["Choose the incoming transfer to receive."]
     before = table_state()
     at.selectbox(key="receive_transfer").set_value(transfer_id)
     at.number_input(key="receive_qty").set_value(8)
-    submit(at, "receive_submit")
+    click(at, "receive_submit")
     assert messages(at)["error"] == [
         "2 units are missing: choose why (damaged, theft_or_loss, other)."]
     assert_nothing_written(before)
@@ -250,7 +201,7 @@ def test_receive_form_short_receipt_and_missing_reason(world):
     at.selectbox(key="receive_transfer").set_value(transfer_id)
     at.number_input(key="receive_qty").set_value(8)
     at.selectbox(key="receive_reason").set_value("theft_or_loss")
-    submit(at, "receive_submit")
+    click(at, "receive_submit")
     assert messages(at)["success"] == ["Received 8 of 10 SKU-2; 2 written off (theft_or_loss)."]
     assert on_hand("WH-BER-1", "SKU-2") == 108
     assert at.selectbox(key="receive_transfer").options == []
@@ -260,7 +211,7 @@ def test_cancel_form_returns_stock_and_a_vanished_choice_cancels_nothing(world):
     first = ship_to_berlin(10)
     at = open_page(tab="Transfers")
     at.selectbox(key="cancel_transfer").set_value(first)
-    submit(at, "cancel_submit")
+    click(at, "cancel_submit")
     assert messages(at)["success"] == ["Cancelled: 10 of SKU-2 back on hand at WH-PAR-1."]
     assert on_hand("WH-PAR-1", "SKU-2") == 100
 
@@ -271,7 +222,7 @@ def test_cancel_form_returns_stock_and_a_vanished_choice_cancels_nothing(world):
     at.selectbox(key="cancel_transfer").set_value(chosen)
     transfers.cancel_transfer(MANAGER_EU, transfer_id=chosen, idempotency_key=new_key())
     before = table_state()
-    submit(at, "cancel_submit")
+    click(at, "cancel_submit")
     assert messages(at)["error"] == ["Choose the open transfer to cancel."]
     assert_nothing_written(before)
     assert transfers.transfer_by_id(MANAGER_EU, bystander)["status"] == "in_transit"
@@ -285,7 +236,7 @@ def test_ledger_tab_draws_the_chart_and_the_as_of_view(world):
     at.run()
     assert not at.exception, at.exception
     assert at.get("plotly_chart")
-    ledger = table(at, "delta_on_hand")
+    ledger = table_with(at, "delta_on_hand")
     # The Kind column shows the labels of queries.vocabulary, not the stored codes.
     assert list(ledger["kind"]) == ["Transfer out", "Adjustment"]
     assert list(ledger["on_hand"]) == [75, 100]
@@ -327,7 +278,7 @@ def test_a_manager_accepts_a_replenishment_suggestion_on_the_page_once(world):
     transfers_before = count_rows("transfers")
     at = open_page(tab="Suggestions")
     assert any("Move **" in m.value and "WH-BER-1" in m.value for m in at.markdown)
-    submit(at, f"suggestion_accept_{suggestion_id}")
+    click(at, f"suggestion_accept_{suggestion_id}")
     assert messages(at)["success"] == [accepted_sentence(suggestion_id, suggestion["qty"])]
     assert count_rows("transfers") == transfers_before + 1
     assert replenishment.suggestion(suggestion_id)["status"] == "accepted"
@@ -345,13 +296,13 @@ def test_a_repeated_accept_says_already_done_and_writes_nothing(world, monkeypat
     at = open_page(tab="Suggestions")
     key = new_key()
     at.session_state[slot] = key
-    submit(at, f"suggestion_accept_{suggestion_id}")
+    click(at, f"suggestion_accept_{suggestion_id}")
     sentence = accepted_sentence(suggestion_id, suggestion["qty"])
     assert messages(at)["success"] == [sentence]
     writes = accept_writes()
 
     at.session_state[slot] = key
-    submit(at, f"suggestion_accept_{suggestion_id}")
+    click(at, f"suggestion_accept_{suggestion_id}")
     assert messages(at)["success"] == []
     assert f"Already done — {sentence[:-1]}; nothing changed again." in messages(at)["info"]
     assert accept_writes() == writes
@@ -364,7 +315,7 @@ def test_a_refused_accept_keeps_its_key_and_the_retry_applies_once(world):
     run_transaction(lambda cur: cur.execute(  # everything at the source is promised meanwhile
         "UPDATE stock SET reserved = on_hand WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-1'"))
     writes = accept_writes()
-    submit(at, f"suggestion_accept_{suggestion_id}")
+    click(at, f"suggestion_accept_{suggestion_id}")
     [error] = messages(at)["error"]
     assert error.startswith("Only 0 of SKU-1 available at WH-PAR-1")
     assert accept_writes() == writes
@@ -372,7 +323,7 @@ def test_a_refused_accept_keeps_its_key_and_the_retry_applies_once(world):
 
     run_transaction(lambda cur: cur.execute(
         "UPDATE stock SET reserved = 0 WHERE location_id = 'WH-PAR-1' AND sku = 'SKU-1'"))
-    submit(at, f"suggestion_accept_{suggestion_id}")
+    click(at, f"suggestion_accept_{suggestion_id}")
     assert messages(at)["success"] == [accepted_sentence(suggestion_id, suggestion["qty"])]
     after = accept_writes()
     assert (after["transfers"], after["movements"], after["keys"], after["open"]) == (
@@ -384,6 +335,6 @@ def test_a_refused_accept_keeps_its_key_and_the_retry_applies_once(world):
 def test_a_manager_dismisses_a_suggestion(world):
     suggestion_id = low_stock_suggestion()["id"]
     at = open_page(tab="Suggestions")
-    submit(at, f"suggestion_dismiss_{suggestion_id}")
+    click(at, f"suggestion_dismiss_{suggestion_id}")
     assert messages(at)["success"] == ["Dismissed the suggestion for SKU-1 at WH-BER-1."]
     assert replenishment.suggestion(suggestion_id)["status"] == "dismissed"

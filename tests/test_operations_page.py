@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -15,74 +14,59 @@ from streamlit.testing.v1 import AppTest
 from queries import replication
 from queries.heartbeats import Heartbeat
 from tests import factories
+from tests.apptest import click, messages, open_app, run_page_alone
 from tests.cdc_helpers import drop_slot
-from tests.test_heartbeats import insert_beat
-from tests.test_sign_in import APP
+from tests.heartbeat_helpers import insert_beat
+
+OPERATIONS = "pages/operations.py"
 
 
-def open_page(actor=factories.HQ) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.run()
-    at.switch_page("pages/operations.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def test_the_check_reports_all_invariants_hold_then_names_a_planted_violation(world):
+    at = open_app(factories.HQ, OPERATIONS)
+    assert any("does not exist yet" in w for w in messages(at)["warning"])  # no relay ran here
+    click(at, "ops_run_check")
+    assert messages(at)["success"][0].startswith("All invariants hold")
 
-
-def test_the_check_reports_all_invariants_hold_then_names_a_planted_violation(db):
-    factories.small_world()
-    at = open_page()
-    assert any("does not exist yet" in w.value for w in at.warning)  # no relay has run here
-    at.button(key="ops_run_check").click()
-    at.run()
-    assert at.success[0].value.startswith("All invariants hold")
-
-    with psycopg.connect(db) as conn:  # break invariant 2 behind the ledger's back
+    with psycopg.connect(world) as conn:  # break invariant 2 behind the ledger's back
         conn.execute("UPDATE stock SET on_hand = on_hand + 5 "
                      "WHERE location_id = 'WH-BER-1' AND sku = 'SKU-1'")
-    at.button(key="ops_run_check").click()
-    at.run()
-    assert at.error[0].value.startswith("1 violation(s) found")
+    click(at, "ops_run_check")
+    assert messages(at)["error"][0].startswith("1 violation(s) found")
     row = at.dataframe[0].value.iloc[0]
     assert (row["invariant"], row["location_id"], row["sku"]) == (2, "WH-BER-1", "SKU-1")
     assert (row["expected"], row["found"]) == ("on_hand 100 (ledger)", "on_hand 105 (stock)")
 
 
-def test_the_slot_is_shown_once_it_exists(db):
-    factories.small_world()
-    with replication.connect(db) as conn:
+def test_the_slot_is_shown_once_it_exists(world):
+    with replication.connect(world) as conn:
         slot = replication.default_slot_name(replication.database_name(conn))
         replication.ensure_slot(conn, slot)
     try:
-        at = open_page(factories.ADMIN)
+        at = open_app(factories.ADMIN, OPERATIONS)
         labels = [m.label for m in at.metric]
         assert labels == ["Relay", "Not yet confirmed", "WAL retained"]
         assert at.metric[0].value == "no heartbeat yet"
         assert any(slot in c.value for c in at.caption)
 
         # The tile follows the relay's heartbeats, from whichever machine they come.
-        insert_beat(db, "relay", "1 minute", {"operations": 1}, host="relay-host-1")
+        insert_beat(world, "relay", "1 minute", {"operations": 1}, host="relay-host-1")
         at.run()
         assert at.metric[0].value == "not beating"
         assert Heartbeat("relay").beat({"operations": 1})
         at.run()
         assert at.metric[0].value == f"beating on {socket.gethostname()}"
     finally:
-        drop_slot(db, slot)
+        drop_slot(world, slot)
 
 
-def test_operations_is_for_headquarters_and_admins_only(db):
+def test_operations_is_for_headquarters_and_admins_only(world):
     from components.navigation import pages_for
 
-    assert "pages/operations.py" not in {p.path for p in pages_for("inventory_manager")}
-    assert "pages/operations.py" not in {p.path for p in pages_for("support")}
+    assert OPERATIONS not in {p.path for p in pages_for("inventory_manager")}
+    assert OPERATIONS not in {p.path for p in pages_for("support")}
     # The page's own check, for when Streamlit runs the file without dashboard.py.
-    factories.small_world()
-    page = AppTest.from_file(str(Path(APP).parent / "pages" / "operations.py"), default_timeout=30)
-    page.session_state["actor"] = factories.SUPPORT_EU
-    page.run()
-    assert [e.value for e in page.error] == [
+    page = run_page_alone(factories.SUPPORT_EU, OPERATIONS)
+    assert messages(page)["error"] == [
         "The Operations page is not available to the support role."]
     assert not page.button
 
@@ -100,15 +84,13 @@ def chart_data(at: AppTest, key_part: str) -> dict[str, list[float]]:
     return traces
 
 
-def test_processes_show_a_plain_sentence_before_any_heartbeat(db):
-    factories.small_world()
-    at = open_page()
-    assert any(i.value.startswith("No process has sent a heartbeat") for i in at.info)
+def test_processes_show_a_plain_sentence_before_any_heartbeat(world):
+    at = open_app(factories.HQ, OPERATIONS)
+    assert any(i.startswith("No process has sent a heartbeat") for i in messages(at)["info"])
     assert not at.get("plotly_chart")
 
 
-def test_processes_are_listed_from_their_heartbeats_with_a_stale_one_not_beating(db):
-    factories.small_world()
+def test_processes_are_listed_from_their_heartbeats_with_a_stale_one_not_beating(world):
     relay, worker = Heartbeat("relay", every=3600), Heartbeat("worker", every=3600)
     assert relay.beat({"operations": 100, "errors": 0, "retries": 2, "lag_seconds": 0.25})
     assert worker.beat({"operations": 40, "errors": 1, "retries": 0})
@@ -116,10 +98,10 @@ def test_processes_are_listed_from_their_heartbeats_with_a_stale_one_not_beating
                       force=True)
     assert worker.beat({"operations": 70, "errors": 3, "retries": 1}, force=True)
     # A simulator on another machine beat once, ten minutes ago, and stopped.
-    insert_beat(db, "simulator", "10 minutes", {"operations": 900, "errors": 4},
+    insert_beat(world, "simulator", "10 minutes", {"operations": 900, "errors": 4},
                 host="sim-host", pid=77, started_at="11 minutes")
 
-    at = open_page(factories.ADMIN)
+    at = open_app(factories.ADMIN, OPERATIONS)
     table = at.dataframe[0].value
     assert list(table.columns) == ["process", "host", "pid", "started", "last_beat_age_s",
                                    "ops_per_s", "errors", "retries", "state"]

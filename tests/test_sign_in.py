@@ -5,34 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from components.navigation import PAGES, pages_for
 from queries.errors import InvalidCredentials
 from queries.users import authenticate
 from tests import factories
+from tests.apptest import APP, messages, sign_in
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
-
-@pytest.fixture
-def users(db):
-    factories.small_world()
+def _one_account_per_role() -> None:
     factories.add_user("hq", "hq_viewer", [], "hq-password")
     factories.add_user("manager.eu", "inventory_manager", ["EU"], "manager-password")
     factories.add_user("support.eu", "support", ["EU"], "support-password")
     factories.add_user("admin", "admin", [], "admin-password")
-    return db
 
 
-def sign_in(username: str, password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(password)
-    at.button[0].click()
-    at.run()
-    return at
+@pytest.fixture
+def users(world_with) -> str:
+    """The small world and one account of each role."""
+    return world_with(_one_account_per_role)
 
 
 def test_good_password_signs_in(users):
@@ -51,7 +42,7 @@ def test_wrong_password_or_unknown_user_is_refused_with_one_message(users, usern
 def test_sign_in_page_refuses_a_wrong_password(users):
     at = sign_in("manager.eu", "not-it")
     assert not at.exception
-    assert [e.value for e in at.error] == ["Wrong username or password."]
+    assert messages(at)["error"] == ["Wrong username or password."]
     assert "actor" not in at.session_state
 
 
@@ -92,7 +83,7 @@ def test_pages_outside_a_roles_list_cannot_be_reached(users, role):
                 continue
             assert not at.exception
             assert spec.title not in [t.value for t in at.title]
-            assert [e.value for e in at.error] == [
+            assert messages(at)["error"] == [
                 f"The {spec.title} page is not available to the {role.replace('_', ' ')} role."]
 
 

@@ -10,14 +10,17 @@ from queries.db import fetch_all, fetch_one, run_transaction
 from queries.sign_in_sessions import actor_for_token, close_session, open_session
 from queries.users import authenticate, save_user, set_active
 from tests import factories
-from tests.test_sign_in import sign_in
+from tests.apptest import messages, sign_in
+
+
+def _support_and_admin() -> None:
+    factories.add_user("support.eu", "support", ["EU"], "support-password", "Sam Support")
+    factories.add_user("admin", "admin", [], "admin-password")
 
 
 @pytest.fixture
-def support(db):
-    factories.small_world()
-    factories.add_user("support.eu", "support", ["EU"], "support-password", "Sam Support")
-    factories.add_user("admin", "admin", [], "admin-password")
+def support(world_with):
+    world_with(_support_and_admin)
     return authenticate("support.eu", "support-password")
 
 
@@ -93,5 +96,5 @@ def test_the_sign_in_form_opens_a_session(support):
 
 def test_a_wrong_password_opens_no_session(support):
     at = sign_in("support.eu", "wrong-password")
-    assert "Wrong username or password." in [e.value for e in at.error]
+    assert "Wrong username or password." in messages(at)["error"]
     assert sessions_of("support.eu") == []

@@ -9,17 +9,19 @@ from queries.errors import InvalidCredentials
 from queries.sign_in_throttle import MAX_FAILURES, SignInLocked, recent_failures
 from queries.users import authenticate, save_user, set_active
 from tests import factories
+from tests.apptest import messages, sign_in
 from tests.factories import count_rows
-from tests.test_sign_in import sign_in
 
 
-@pytest.fixture
-def accounts(db):
-    factories.small_world()
+def _sam_eva_and_admin() -> None:
     factories.add_user("sam", "support", ["EU"], "sam-password")
     factories.add_user("eva", "inventory_manager", ["EU"], "eva-password")
     factories.add_user("admin", "admin", [], "admin-password")
-    return db
+
+
+@pytest.fixture
+def accounts(world_with) -> str:
+    return world_with(_sam_eva_and_admin)
 
 
 def fail(username: str, times: int = MAX_FAILURES) -> None:
@@ -71,7 +73,7 @@ def test_an_admin_unlocks_by_setting_a_password_or_reactivating(accounts):
 def test_the_form_shows_the_lock_and_opens_no_session(accounts):
     fail("sam")
     at = sign_in("sam", "sam-password")
-    assert [e.value for e in at.error] == [
+    assert messages(at)["error"] == [
         "Too many failed sign-ins for sam. Wait 15 minutes and try again, "
         "or ask an admin to set a new password."]
     assert "actor" not in at.session_state and count_rows("sign_in_sessions") == 0

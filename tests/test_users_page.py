@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from queries import users
 from queries.errors import Forbidden, InvalidInput
 from tests import factories
+from tests.apptest import messages, open_app
 from tests.factories import count_rows
 from tests.table_counts import assert_nothing_written, table_state
-from tests.test_sign_in import APP
 
 
 @pytest.fixture
-def admin_app(db):
-    factories.small_world()
+def admin_app(world):
     factories.add_user("admin", "admin", [], "admin-password")
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["actor"] = factories.ADMIN
-    at.run()
-    at.switch_page("pages/users.py")
-    at.run()
-    assert not at.exception
-    return at
+    return open_app(factories.ADMIN, "pages/users.py")
 
 
 def test_admin_creates_a_user_who_can_then_sign_in(admin_app):
@@ -35,7 +27,7 @@ def test_admin_creates_a_user_who_can_then_sign_in(admin_app):
     at.text_input(key="user_password").input("long-enough-pw")
     at.button[0].click()
     at.run()
-    assert [s.value for s in at.success] == ["Saved support.asia as support."]
+    assert messages(at)["success"] == ["Saved support.asia as support."]
     actor = users.authenticate("support.asia", "long-enough-pw")
     assert actor.role == "support" and actor.regions == ("NA",)
 
@@ -47,7 +39,7 @@ def test_a_short_password_is_refused_and_nothing_is_written(admin_app):
     at.text_input(key="user_password").input("short")
     at.button[0].click()
     at.run()
-    assert [e.value for e in at.error] == ["A password needs at least 8 characters."]
+    assert messages(at)["error"] == ["A password needs at least 8 characters."]
     assert_nothing_written(before)
 
 
@@ -65,8 +57,7 @@ def events() -> list[tuple]:
             for e in reversed(users.recent_user_events())]
 
 
-def test_changing_a_role_keeps_the_password_and_records_who_changed_what(db):
-    factories.small_world()
+def test_changing_a_role_keeps_the_password_and_records_who_changed_what(world):
     factories.add_user("sam", "support", ["EU"], "sam-password")
     before = count_rows("user_events")
     saved = users.save_user(factories.ADMIN, username="Sam", display_name="", role="hq_viewer",
@@ -87,8 +78,7 @@ def test_changing_a_role_keeps_the_password_and_records_who_changed_what(db):
     ({"username": "new bie!"}, "A username needs letters or digits"),
     ({"username": "newbie", "role": "overlord"}, "Role must be one of"),
 ])
-def test_bad_account_input_says_why_and_writes_nothing(db, fields, words):
-    factories.small_world()
+def test_bad_account_input_says_why_and_writes_nothing(world, fields, words):
     before = table_state()
     values = {"display_name": "", "role": "support", "regions": ["EU"],
               "password": "long-enough-pw"} | fields
@@ -113,7 +103,7 @@ def test_the_page_updates_an_account_and_lists_the_change(admin_app):
     at.multiselect(key="user_regions").set_value(["EU"])
     at.button[0].click()
     at.run()
-    assert [s.value for s in at.success] == ["Updated sam: role: support → inventory_manager."]
+    assert messages(at)["success"] == ["Updated sam: role: support → inventory_manager."]
     assert users.authenticate("sam", "sam-password").role == "inventory_manager"
     assert not at.exception
     assert "Recent account changes" in [h.value for h in at.subheader]
@@ -127,12 +117,12 @@ def test_deactivating_twice_on_the_page_says_already_done(admin_app):
     at.toggle(key="active_flag").set_value(False)
     at.button[1].click()
     at.run()
-    assert [s.value for s in at.success] == ["sam is deactivated."]
+    assert messages(at)["success"] == ["sam is deactivated."]
     before = table_state()
     at.button[1].click()
     at.run()
-    assert [s.value for s in at.success] == []
-    assert [i.value for i in at.info] == ["Already done — sam is deactivated; nothing changed again."]
+    assert messages(at)["success"] == []
+    assert messages(at)["info"] == ["Already done — sam is deactivated; nothing changed again."]
     assert_nothing_written(before)
 
 
@@ -146,5 +136,5 @@ def test_saving_the_same_settings_says_already_done(admin_app):
     before = table_state()
     at.button[0].click()
     at.run()
-    assert [i.value for i in at.info] == ["Already done — sam has these settings; nothing changed again."]
+    assert messages(at)["info"] == ["Already done — sam has these settings; nothing changed again."]
     assert_nothing_written(before)
