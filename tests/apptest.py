@@ -28,11 +28,15 @@ def open_app(actor: Actor | None = None, page: str | None = None, *,
     """The dashboard with actor signed in (None: nobody), on page (e.g. "pages/orders.py").
 
     state: session state set before the page runs (e.g. {"tab": "Ledger"}, the open tab);
-    query: the URL's query parameters, as in a bookmarked link (e.g. {"tab": "Ledger"}).
+    query: the URL's query parameters, as in a bookmarked link (e.g. {"tab": "Ledger"}); without
+    a page they are there from the session's first run (a link to the first page).
     With check, the render must raise no exception (pass check=False to look at one)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if actor is not None:
         at.session_state["actor"] = actor
+    if page is None:
+        for name, value in (query or {}).items():
+            at.query_params[name] = value
     at.run()
     if page is not None:
         at.switch_page(page)

@@ -195,13 +195,12 @@ def pick_option(browser, label: str, starts_with: str, timeout: float = 30) -> N
     raise AssertionError(f"no option starting with {starts_with!r} in {label!r}")
 
 
-def test_headquarters_sees_every_location_on_the_map_and_drills_into_a_sku(db, tmp_path):
+def test_headquarters_sees_every_location_on_the_map_and_drills_into_a_sku(world, tmp_path):
     """Signed in as hq: the map draws a point per location with no internet access (plotly geo
     without base layers), and picking a SKU in the drill-down shows its table."""
     require_chromium()
-    factories.small_world()
     factories.add_user("hq", "hq_viewer", [], "hq-password")
-    with streamlit_server({"DATABASE_URL": db}) as url, chromium() as browser:
+    with streamlit_server({"DATABASE_URL": world}) as url, chromium() as browser:
         browser.get(url)
         wait_until_idle(browser)
         sign_in(browser, "hq", "hq-password")
