@@ -38,6 +38,7 @@ class Statement:
     thread: str
     many: bool = False
     text: str = ""      # the SQL as text, for labels
+    read_only: bool = False  # sent in a READ ONLY transaction (queries.db.read)
 
     def label(self, width: int = 70) -> str:
         words = " ".join(self.text.split())
@@ -99,7 +100,7 @@ def _wrap(name: str, many: bool) -> Callable:
         finally:
             statement = Statement(query, list(params) if many and params is not None else params,
                                   time.perf_counter() - started, threading.current_thread().name,
-                                  many, _text(self, query))
+                                  many, _text(self, query), bool(self.connection.read_only))
             for capture in list(_active):
                 capture.record(statement)
 
@@ -141,11 +142,14 @@ def replay_statements(url: str, statements: list[Statement], rounds: int) -> Rep
 
     The connection is set up as the application's pool sets up its own (dict rows,
     SERIALIZABLE); every result is fetched. Each round is one transaction, rolled back, so a
-    statement that writes changes nothing. A statement that fails when run directly (found in
-    a first, untimed round with a savepoint around each) is left out and reported."""
+    statement that writes changes nothing; READ ONLY, as the application reads, when every
+    statement was sent read-only (a serializable read-only transaction takes no predicate
+    locks, so it is cheaper). A statement that fails when run directly (found in a first,
+    untimed round with a savepoint around each) is left out and reported."""
     with psycopg.connect(url, row_factory=dict_row, application_name="stockroom-bench") as conn:
         conn.execute("SET default_transaction_isolation = 'serializable'")
         conn.commit()
+        conn.read_only = bool(statements) and all(s.read_only for s in statements)
         runnable, failed = [], []
         with conn.cursor() as cur:
             with conn.transaction(force_rollback=True):

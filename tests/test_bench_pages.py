@@ -25,6 +25,7 @@ def test_captures_what_a_query_function_sends_and_replays_it(world):
     assert rows and captured.statements
     assert any("locations" in s.text for s in captured.statements)
     assert any("EU" in repr(s.params) for s in captured.statements)  # parameters kept
+    assert all(s.read_only for s in captured.statements)  # queries.db.read's transactions
     assert captured.seconds > 0
 
     replay = replay_statements(world, captured.statements, rounds=3)
@@ -66,6 +67,7 @@ def test_replay_leaves_no_write_and_reports_failures(world):
     replay = replay_statements(world, captured.statements, rounds=2)
     after = fetch_one("SELECT count(*) AS n FROM locations WHERE name LIKE %s", ("%!",))
     assert before == after == {"n": 0}
+    assert not any(s.read_only for s in captured.statements)
     assert [s.text.split()[0] for s in replay.statements] == ["UPDATE"]
     assert [type(s.query) for s, _ in replay.failed] == [str]
     assert "UndefinedColumn" in replay.failed[0][1]
