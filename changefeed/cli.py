@@ -2,7 +2,9 @@
 
 CockroachDB (DATABASE_URL reports CockroachDB): `setup` checks kv.rangefeed.enabled (and turns
 it on) and creates one changefeed for the five tables into KAFKA_BOOTSTRAP_SERVERS unless a
-live one exists; `status` shows the job from SHOW CHANGEFEED JOBS.
+live one exists; `status` shows the job from SHOW CHANGEFEED JOBS. The sink URI carries the
+TLS/SASL settings of changefeed/security.py (or is KAFKA_SINK_URI, or an external connection
+named by KAFKA_EXTERNAL_CONNECTION); whatever is printed has its secrets redacted.
 
 PostgreSQL (the embedded default): `setup` prepares what the relay reads (REPLICA IDENTITY
 FULL, the publication, the logical slot); `status` shows the slot's position and lag and
@@ -18,7 +20,7 @@ import sys
 
 import psycopg
 
-from changefeed import TABLES
+from changefeed import TABLES, security
 from changefeed.config import topic_prefix
 from queries import changefeed_jobs, dialect, replication
 
@@ -68,15 +70,17 @@ def _cockroach(conn, args, bootstrap: str | None, prefix: str) -> int:
         print(f"`{args.action}` is for the PostgreSQL relay. On CockroachDB use "
               "CANCEL JOB / CREATE CHANGEFEED ... WITH initial_scan.", file=sys.stderr)
         return 2
-    if not bootstrap:
-        print("error: KAFKA_BOOTSTRAP_SERVERS is not set.", file=sys.stderr)
+    try:
+        sink = security.sink_uri(bootstrap, prefix)
+    except ValueError as exc:  # KafkaSettingsError: a sentence naming the variable to fix
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    sink = dialect.kafka_sink_uri(bootstrap, prefix)
+    shown = dialect.redact_secrets(sink)
     jobs = changefeed_jobs.changefeed_jobs(conn)
     existing = dialect.matching_changefeed_job(jobs, TABLES, sink)
     if args.action == "status":
         if existing is None:
-            print(f"No changefeed feeds {', '.join(TABLES)} into {sink}. "
+            print(f"No changefeed feeds {', '.join(TABLES)} into {shown}. "
                   "Run `python manage.py changefeed setup`.")
             return 3
         _print_job(existing)
@@ -89,7 +93,7 @@ def _cockroach(conn, args, bootstrap: str | None, prefix: str) -> int:
         _print_job(existing)
         return 0
     statement = dialect.changefeed_statement(list(TABLES), sink, resolved=args.resolved)
-    print(statement)
+    print(dialect.redact_secrets(statement))
     job_id = changefeed_jobs.create_changefeed(conn, statement)
     print(f"Created changefeed job {job_id}.")
     return 0
@@ -99,7 +103,7 @@ def _print_job(job: dict) -> None:
     for name in ("job_id", "status", "running_status", "high_water_timestamp", "sink_uri",
                  "full_table_names", "topics", "error", "description"):
         if job.get(name) not in (None, ""):
-            print(f"  {name:<22} {job[name]}")
+            print(f"  {name:<22} {dialect.redact_secrets(job[name])}")
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------

@@ -61,6 +61,12 @@ class RelayConfig:
                 "DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must both be set "
                 '(eval "$(python manage.py env)").'
             )
+        from changefeed import security
+
+        try:
+            security.from_env()   # bad TLS/SASL settings: refused at start, in a sentence
+        except security.KafkaSettingsError as exc:
+            raise RuntimeError(str(exc)) from None
         return cls(
             database_url=url,
             bootstrap=bootstrap,

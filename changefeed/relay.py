@@ -40,7 +40,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from changefeed import topics
+from changefeed import security, topics
 from changefeed.config import RelayConfig
 from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_envelope
 from changefeed.pgoutput import Decoder, Relation, Transaction, lsn_to_int, lsn_to_text
@@ -90,7 +90,8 @@ class RelayStats:
 
 
 def producer_settings(bootstrap: str) -> dict:
-    """acks=all; one request in flight so a retried batch cannot overtake a later one."""
+    """acks=all; one request in flight so a retried batch cannot overtake a later one; TLS and
+    SASL from the environment (changefeed/security.py)."""
     return dict(
         bootstrap_servers=bootstrap,
         client_id="stockroom-relay",
@@ -106,6 +107,7 @@ def producer_settings(bootstrap: str) -> dict:
         delivery_timeout_ms=30_000,
         max_block_ms=10_000,
         reconnect_backoff_max_ms=2_000,
+        **security.client_settings(),
     )
 
 

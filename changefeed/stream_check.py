@@ -42,7 +42,7 @@ from decimal import Decimal
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from changefeed import TABLES
+from changefeed import TABLES, security
 from changefeed.encoding import RowFormat, parse_hlc
 from changefeed.pgoutput import lsn_to_int
 from queries import replication
@@ -167,11 +167,12 @@ def newest_messages(bootstrap: str, topics: Sequence[str], *, timeout: float = 1
     """
     contents = TopicContents(newest={t: {} for t in topics}, counts={t: 0 for t in topics})
     deadline = time.monotonic() + timeout
+    security.preflight(bootstrap)   # bounded TLS check (kafka-python's handshake has no deadline)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                              allow_auto_create_topics=False, fetch_max_wait_ms=100,
                              request_timeout_ms=5_000, metadata_max_age_ms=1_000,
                              max_partition_fetch_bytes=4 * 1024 * 1024,
-                             client_id="stockroom-stream-check")
+                             client_id="stockroom-stream-check", **security.client_settings())
     try:
         partitions: list[TopicPartition] = []
         for topic in topics:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 
-from changefeed import TABLES, topics
+from changefeed import TABLES, security, topics
 from changefeed.config import BOOTSTRAP_TIMEOUT_MS
 from changefeed.encoding import parse_hlc
 from stack.outage import Outage
@@ -221,13 +221,15 @@ class ChangeTail:
         while not self._stop.is_set():
             try:
                 if consumer is None:
+                    # The admin client first: it checks TLS and explains a refused SASL login.
+                    admin = topics.admin_client(self.bootstrap, "stockroom-tail-admin")
                     consumer = KafkaConsumer(
                         bootstrap_servers=self.bootstrap, client_id="stockroom-tail",
                         group_id=None, enable_auto_commit=False, allow_auto_create_topics=False,
                         request_timeout_ms=10_000, fetch_max_wait_ms=200,
                         reconnect_backoff_max_ms=2_000, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+                        **security.client_settings(),   # TLS and SASL from the environment
                     )
-                    admin = topics.admin_client(self.bootstrap, "stockroom-tail-admin")
                     self._assigned = {}
                     last_check = 0.0
                 now = time.monotonic()

@@ -7,12 +7,25 @@ from collections.abc import Iterable
 
 from kafka.admin import KafkaAdminClient
 
+from changefeed import security
 from changefeed.config import BOOTSTRAP_TIMEOUT_MS
 
 
 def admin_client(bootstrap: str, client_id: str) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id,
-                            request_timeout_ms=10_000, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
+    """With the TLS/SASL settings of the environment (changefeed/security.py). Every process
+    builds its admin client before its other clients, so the TLS pre-flight runs here, and a
+    refused SASL login is reported in a sentence rather than as "Unable to bootstrap"."""
+    security.preflight(bootstrap)
+    try:
+        return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id,
+                                request_timeout_ms=10_000,
+                                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+                                **security.client_settings())
+    except Exception as exc:  # noqa: BLE001 - re-raised, explained when it is about SASL
+        explained = security.explain_bootstrap_failure(exc, bootstrap)
+        if explained is exc:
+            raise
+        raise explained from exc
 
 
 def describe(admin: KafkaAdminClient, names: Iterable[str]) -> dict[str, tuple[str, int]]:

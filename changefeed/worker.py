@@ -25,7 +25,7 @@ import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
 
-from changefeed import backorders, topics
+from changefeed import backorders, security, topics
 from changefeed.config import bootstrap_servers, topic_for
 from changefeed.encoding import parse_hlc
 from queries import heartbeats
@@ -87,6 +87,7 @@ def consumer_settings(bootstrap: str, group_id: str) -> dict:
         max_poll_records=100,
         request_timeout_ms=15_000,
         metadata_max_age_ms=5_000,   # notice the topic soon after the relay creates it
+        **security.client_settings(),   # TLS and SASL (changefeed/security.py)
     )
 
 
@@ -222,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap = bootstrap_servers()
     if not bootstrap or not os.environ.get("DATABASE_URL"):
         log.error("DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must both be set.")
+        return 2
+    try:
+        security.from_env()   # refuse bad TLS/SASL settings now, in a sentence, not per retry
+    except security.KafkaSettingsError as exc:
+        log.error("%s", exc)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -22,8 +22,12 @@ def enable_rangefeed(conn: psycopg.Connection) -> None:
 
 
 def changefeed_jobs(conn: psycopg.Connection) -> list[dict]:
+    """SHOW CHANGEFEED JOBS, every text value passed through dialect.redact_secrets: the sink
+    URI and the description (the CREATE CHANGEFEED statement) carry the SASL password and the
+    certificates, and these rows are printed by `changefeed status` and shown on Operations."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(dialect.SHOW_CHANGEFEED_JOBS_SQL).fetchall()
+        rows = cur.execute(dialect.SHOW_CHANGEFEED_JOBS_SQL).fetchall()
+    return [{name: dialect.redact_secrets(value) for name, value in row.items()} for row in rows]
 
 
 def create_changefeed(conn: psycopg.Connection, statement: str) -> int | None:

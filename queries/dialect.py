@@ -128,9 +128,16 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def kafka_sink_uri(bootstrap_servers: str, topic_prefix: str = "") -> str:
-    """'kafka://host:port[?topic_prefix=…]' from KAFKA_BOOTSTRAP_SERVERS (its first broker:
-    the sink discovers the rest of the cluster from it)."""
+def kafka_sink_uri(bootstrap_servers: str, topic_prefix: str = "",
+                   parameters: list[tuple[str, str]] | tuple = ()) -> str:
+    """'kafka://host:port[?topic_prefix=…&…]' from KAFKA_BOOTSTRAP_SERVERS and the sink's other
+    query parameters (TLS, SASL: changefeed.security builds them), every value URL-encoded as
+    the sink expects (https://www.cockroachlabs.com/docs/stable/changefeed-sinks#kafka).
+
+    Only the first broker: the page's URI is '{scheme}://{host}:{port}?{query_parameters}', one
+    host, and the sink learns the rest of the cluster from it. (The sarama-based v1 sink split
+    the host on commas; the franz-go v2 sink passes it whole as one seed, so a list would break
+    there.)"""
     from urllib.parse import quote
 
     first = bootstrap_servers.split(",")[0].strip()
@@ -138,8 +145,26 @@ def kafka_sink_uri(bootstrap_servers: str, topic_prefix: str = "") -> str:
         first = first.split("://", 1)[1]
     if not first or any(c in first for c in " /?#'"):
         raise ValueError(f"not a Kafka bootstrap address: {bootstrap_servers!r}")
-    query = f"?topic_prefix={quote(topic_prefix, safe='')}" if topic_prefix else ""
-    return f"kafka://{first}{query}"
+    pairs = ([("topic_prefix", topic_prefix)] if topic_prefix else []) + list(parameters)
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in pairs)
+    return f"kafka://{first}" + (f"?{query}" if query else "")
+
+
+# Sink URI parameters that must not be shown: the password and the client key are secrets;
+# the certificates are not, but they are kilobytes of base64 nobody needs to read.
+SECRET_SINK_PARAMETERS = ("sasl_password", "client_key", "sasl_client_secret", "ca_cert",
+                          "client_cert")
+_SECRET_PARAMETER = re.compile(
+    r"\b(" + "|".join(SECRET_SINK_PARAMETERS) + r")=[^&'\"\s]*")
+
+
+def redact_secrets(text):
+    """A sink URI, CREATE CHANGEFEED statement or job description fit to print or show:
+    'sasl_password=…' becomes 'sasl_password=redacted', and likewise the client key and the
+    certificates. Anything that is not a string comes back unchanged."""
+    if not isinstance(text, str):
+        return text
+    return _SECRET_PARAMETER.sub(r"\1=redacted", text)
 
 
 def changefeed_statement(
