@@ -27,8 +27,11 @@ def test_the_check_reports_all_invariants_hold_then_names_a_planted_violation(wo
     click(at, "ops_run_check")
     assert messages(at)["success"][0].startswith("All invariants hold")
 
-    with psycopg.connect(world) as conn:  # break invariant 2 behind the ledger's back
-        conn.execute("UPDATE stock SET on_hand = on_hand + 5 "
+    # Break invariant 2 behind the ledger's back. The row is stamped as just written: the
+    # world is a template copy, older than the rollup's settling time, and an unstamped change
+    # to it would also break invariant 6 (headquarters' rollup, built when the page opened).
+    with psycopg.connect(world) as conn:
+        conn.execute("UPDATE stock SET on_hand = on_hand + 5, updated_at = now() "
                      "WHERE location_id = 'WH-BER-1' AND sku = 'SKU-1'")
     click(at, "ops_run_check")
     assert messages(at)["error"][0].startswith("1 violation(s) found")
