@@ -108,9 +108,13 @@ def test_relay_worker_and_tail_ride_through_a_late_broker_and_a_database_restart
             assert wait_for(lambda: not relay.database_outage.down and relay.database_outage.outages == 1)
             assert worker_thread.is_alive() and tail.running
             assert tail.snapshot().status == "live"
-            # Both report themselves to the Operations page, with the work they did.
-            beats = {b["process"]: b["counters"] for b in latest_beats()}
-            assert beats["relay"]["operations"] > 0 and beats["worker"]["operations"] > 0
+            # Both report themselves to the Operations page, with the work they did (by their
+            # next beat: a beat may have been written just before the work was counted).
+            def both_report_work() -> bool:
+                beats = {b["process"]: b["counters"] for b in latest_beats()}
+                return all(beats.get(p, {}).get("operations", 0) > 0 for p in ("relay", "worker"))
+
+            assert wait_for(both_report_work), latest_beats()
     finally:
         stop_worker.set()
         worker_thread.join(30)
