@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from changefeed import TABLES
+from queries.cockroach_setup import RegionMap, parse_region_map
 
 # How long a consumer or admin client waits for a first broker before it gives up; the caller
 # then reports the stream as unreachable and tries again with backoff (stack/outage.py).
@@ -51,6 +52,9 @@ class RelayConfig:
     batch_changes: int = 5000           # decoded messages per peek
     poll_interval: float = 0.05         # pause after a peek that found nothing
     tables: tuple[str, ...] = field(default_factory=lambda: TABLES)
+    # STOCKROOM_REGIONS, so that the home_region the relay derives for REGIONAL BY ROW tables
+    # equals what CockroachDB computes with the same setting (queries/cockroach_setup.py).
+    region_map: RegionMap = field(default_factory=RegionMap)
 
     @classmethod
     def from_env(cls) -> RelayConfig:
@@ -78,6 +82,7 @@ class RelayConfig:
             resolved_margin=_float_env("STOCKROOM_RESOLVED_MARGIN", 0.25),
             batch_changes=_int_env("STOCKROOM_RELAY_BATCH", 5000),
             poll_interval=_float_env("STOCKROOM_RELAY_POLL", 0.05),
+            region_map=parse_region_map(os.environ.get("STOCKROOM_REGIONS")),
         )
 
     def topic(self, table: str) -> str:

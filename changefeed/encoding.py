@@ -94,35 +94,69 @@ class RowFormat:
 
     The object's fields come in sorted order of their names, as a CockroachDB changefeed
     writes them (its JSON objects keep their keys sorted), not in column order; the key array
-    keeps primary-key order."""
+    keeps primary-key order.
 
-    def __init__(self, columns: Sequence[tuple[str, int]], primary_key: Sequence[str]):
+    `home` = (column, source column, function) adds a column PostgreSQL does not have: a
+    REGIONAL BY ROW table's home region, derived from the row as CockroachDB computes it
+    (queries/cockroach_setup.py). It appears in the object like any column and leads the key,
+    as the region column leads a REGIONAL BY ROW table's primary key on CockroachDB."""
+
+    def __init__(self, columns: Sequence[tuple[str, int]], primary_key: Sequence[str],
+                 home: tuple[str, str, Callable[[str | None], str | None]] | None = None):
         names = [name for name, _ in columns]
         missing = [c for c in primary_key if c not in names]
+        if home is not None and home[1] not in names:
+            missing.append(home[1])
         if missing:
-            raise ValueError(f"primary key columns {missing} are not among {names}")
+            raise ValueError(f"key columns {missing} are not among {names}")
         self.columns = tuple(names)
         self._prefixes = [_string(name) + ": " for name in names]
         self._renderers = [renderer(type_oid) for _, type_oid in columns]
         self._key_positions = [names.index(c) for c in primary_key]
-        self._sorted_positions = sorted(range(len(names)), key=lambda i: names[i])
+        self._home = None
+        all_names = list(names)
+        if home is not None:
+            self._home = (_string(home[0]) + ": ", names.index(home[1]), home[2])
+            all_names.append(home[0])   # position len(names): the derived column
+        self._sorted_positions = sorted(range(len(all_names)), key=lambda i: all_names[i])
+
+    def _home_value(self, values: Sequence[str | None]) -> str:
+        _, source, derive = self._home
+        value = derive(values[source])
+        return "null" if value is None else _string(value)
 
     def row(self, values: Sequence[str | None]) -> str:
         if len(values) != len(self.columns):
             raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
         parts = []
+        count = len(self.columns)
         for position in self._sorted_positions:
+            if position == count:
+                parts.append(self._home[0] + self._home_value(values))
+                continue
             value = values[position]
             parts.append(self._prefixes[position]
                          + ("null" if value is None else self._renderers[position](value)))
         return "{" + ", ".join(parts) + "}"
 
     def key(self, values: Sequence[str | None]) -> str:
-        parts = []
+        parts = [self._home_value(values)] if self._home is not None else []
         for position in self._key_positions:
             value = values[position]
             parts.append("null" if value is None else self._renderers[position](value))
         return "[" + ", ".join(parts) + "]"
+
+
+def table_row_format(table: str, columns: Sequence[tuple[str, int]], primary_key: Sequence[str],
+                     region_map) -> RowFormat:
+    """The RowFormat of one of our tables: a REGIONAL BY ROW table (queries/cockroach_setup)
+    gets its home_region column, derived from the row through region_map (a RegionMap), and
+    a key led by it, as a CockroachDB changefeed writes them."""
+    from queries.cockroach_setup import HOME_REGION_COLUMN, REGIONAL_BY_ROW
+
+    source = REGIONAL_BY_ROW.get(table)
+    home = (HOME_REGION_COLUMN, source, region_map.home_of) if source else None
+    return RowFormat(columns, primary_key, home)
 
 
 def hlc(wall_nanos: int, logical: int = 0) -> str:

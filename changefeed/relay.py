@@ -9,6 +9,17 @@ How it keeps DESIGN.md section 4:
 * Each change becomes one message: key = JSON array of the primary key, value = after / before
   (REPLICA IDENTITY FULL gives the old row) / updated = the commit time as an HLC string.
   A row changed several times in one transaction is sent once, as a changefeed does.
+* Keys of REGIONAL BY ROW tables (queries/cockroach_setup.REGIONAL_BY_ROW; of the watched
+  tables, `orders`) have CockroachDB's shape. There the table's primary key is partitioned by
+  its region column, which leads the key and appears in the row
+  (https://www.cockroachlabs.com/docs/stable/changefeeds-in-multi-region-deployments), so an
+  order's key is `["europe-west1", "<id>"]` and `after`/`before` carry `"home_region"`. The
+  relay emits the same: `home_region` derived from the row's `region` through
+  STOCKROOM_REGIONS (`EU=europe-west1,...`), or the business region itself (`["EU", "<id>"]`)
+  when it is not set. An order whose region changes gets a new key: a delete of the old key
+  and an insert of the new one, as CockroachDB emits a re-homed row. Consumers identify rows
+  by `after`/`before` (or the key's last elements), never by key position 0. order_lines and
+  order_events stay REGIONAL BY TABLE, so their keys are their plain primary keys.
 * A message's partition comes from the FNV-1a hash of its key, as CockroachDB's Kafka sink
   places it, so a key always lands on one partition and per-key order holds; the producer
   keeps one request in flight.
@@ -42,7 +53,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from changefeed import security, topics
 from changefeed.config import RelayConfig
-from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_envelope
+from changefeed.encoding import Partitioner, RowFormat, envelope, hlc, resolved_envelope, table_row_format
 from changefeed.pgoutput import Decoder, Relation, Transaction, lsn_to_int, lsn_to_text
 from queries import heartbeats, replication
 from queries.dialect import dialect_of
@@ -257,9 +268,14 @@ class Relay:
             if not primary_key:
                 primary_key = replication.primary_key_columns(self.db, relation.name)
                 self._primary_keys[relation.name] = primary_key
-            row_format = RowFormat(columns, primary_key)
+            row_format = self.row_format(relation.name, columns, primary_key)
             self._formats[cache_key] = row_format
         return row_format
+
+    def row_format(self, table: str, columns, primary_key: list[str]) -> RowFormat:
+        """A REGIONAL BY ROW table's rows carry home_region and their key starts with it,
+        as on CockroachDB (see the module docstring)."""
+        return table_row_format(table, columns, primary_key, self.config.region_map)
 
     def updated_for(self, txn: Transaction) -> str:
         return hlc(*max((txn.commit_time_micros * 1000, 0), self._floor))
@@ -401,7 +417,7 @@ class Relay:
             updated = hlc(mark.clock_nanos, 0)
             for table in self.config.tables:
                 columns = replication.table_columns(self.db, table)
-                row_format = RowFormat(columns, self._primary_keys[table])
+                row_format = self.row_format(table, columns, self._primary_keys[table])
                 topic = self.config.topic(table)
                 partitions = self.partitions[topic]
                 for chunk in snapshot.rows(table, [name for name, _ in columns]):

@@ -34,6 +34,7 @@ verifier, which renders rows the way the relay does, is meant for the relay's st
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,9 +44,10 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
 from changefeed import TABLES, security
-from changefeed.encoding import RowFormat, parse_hlc
+from changefeed.encoding import parse_hlc, table_row_format
 from changefeed.pgoutput import lsn_to_int
 from queries import replication
+from queries.cockroach_setup import parse_region_map
 
 DIFFERS = "differs"
 MISSING = "missing"
@@ -219,14 +221,20 @@ def newest_messages(bootstrap: str, topics: Sequence[str], *, timeout: float = 1
         consumer.close()
 
 
-def current_rows(url: str, tables: Sequence[str]) -> dict[str, dict[str, dict]]:
-    """{table: {key: row}} for every row, rendered as the relay renders it, from one snapshot."""
+def current_rows(url: str, tables: Sequence[str], region_map=None) -> dict[str, dict[str, dict]]:
+    """{table: {key: row}} for every row, rendered as the relay renders it, from one snapshot
+    (REGIONAL BY ROW tables with their home_region, through region_map, by default
+    STOCKROOM_REGIONS as the relay reads it)."""
+    if region_map is None:
+        region_map = parse_region_map(os.environ.get("STOCKROOM_REGIONS"))
     conn = replication.connect(url, application_name="stockroom-stream-check")
     try:
         formats = {}
         for table in tables:
             columns = replication.table_columns(conn, table)
-            formats[table] = (RowFormat(columns, replication.primary_key_columns(conn, table)),
+            formats[table] = (table_row_format(table, columns,
+                                               replication.primary_key_columns(conn, table),
+                                               region_map),
                               [name for name, _ in columns])
     finally:
         conn.close()

@@ -18,7 +18,7 @@ from changefeed.config import bootstrap_servers, topic_prefix
 from changefeed.tail import ChangeEvent, ChangeTail, TailSnapshot
 
 # Columns that change with every write and say nothing by themselves.
-NOISE_COLUMNS = {"version", "updated_at"}
+NOISE_COLUMNS = {"version", "updated_at", "home_region"}
 STOCKOUT_SEEN_KEY = "live_stockouts_seen"
 
 
@@ -54,7 +54,9 @@ def describe_change(event: ChangeEvent) -> str:
 
 
 def key_text(event: ChangeEvent) -> str:
-    return " / ".join(str(part) for part in event.key)
+    """The row's key without a REGIONAL BY ROW home region in front (the ticker shows the
+    region-free identifier whichever source wrote the message)."""
+    return " / ".join(str(part) for part in event.row_key)
 
 
 def live_summary(snapshot: TailSnapshot, now: float, ticker_rows: int = 30,

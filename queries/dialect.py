@@ -91,10 +91,20 @@ class Dialect:
             statements.append(f"ALTER DATABASE {db} SURVIVE REGION FAILURE")
         return statements
 
-    def regional_by_row_statement(self, table: str) -> str | None:
+    def regional_by_row_statement(self, table: str, as_column: str | None = None) -> str | None:
+        """REGIONAL BY ROW, homed by as_column (a NOT NULL crdb_internal_region column, e.g.
+        computed from the row: queries/cockroach_setup.py) rather than by the hidden
+        crdb_region whose default is the inserting gateway's region
+        (https://www.cockroachlabs.com/docs/stable/alter-table#set-the-table-locality-to-regional-by-row)."""
         if not self.is_cockroach:
             return None
-        return f"ALTER TABLE {plain_ident(table)} SET LOCALITY REGIONAL BY ROW"
+        sql = f"ALTER TABLE {plain_ident(table)} SET LOCALITY REGIONAL BY ROW"
+        return sql + (f" AS {plain_ident(as_column)}" if as_column else "")
+
+    def regional_by_table_statement(self, table: str) -> str | None:
+        if not self.is_cockroach:
+            return None
+        return f"ALTER TABLE {plain_ident(table)} SET LOCALITY REGIONAL BY TABLE IN PRIMARY REGION"
 
     def global_table_statement(self, table: str) -> str | None:
         if not self.is_cockroach:

@@ -98,14 +98,14 @@ def apply_schema(url: str) -> None:
 
     import psycopg
 
-    from queries.cockroach_setup import parse_regions, topology_statements
+    from queries.cockroach_setup import parse_region_map, topology_statements
     from queries.dialect import dialect_of
     from queries.migrate import migrate
 
     applied = migrate(url)
     print(f"Migrations   {'applied ' + ', '.join(applied) if applied else 'up to date'}")
     with psycopg.connect(url, autocommit=True) as conn:
-        regions = parse_regions(os.environ.get("STOCKROOM_REGIONS"))
+        regions = parse_region_map(os.environ.get("STOCKROOM_REGIONS"))
         for statement in topology_statements(dialect_of(conn), conn.info.dbname, regions):
             print(f"CockroachDB  {statement}")
             conn.execute(statement)

@@ -38,9 +38,15 @@ def stock_after(location_id: str, sku: str, on_hand: int, reserved: int = 0,
             "updated_at": "2026-01-01T00:00:00Z"}
 
 
-def stock_message(after: dict | None, before: dict | None, updated: str) -> tuple[bytes, bytes, int]:
+def stock_message(after: dict | None, before: dict | None, updated: str,
+                  home: str | None = None) -> tuple[bytes, bytes, int]:
+    """A stock message; with `home`, shaped as a REGIONAL BY ROW table's message on
+    CockroachDB (key led by the home region, rows carrying home_region), which consumers must
+    handle exactly as the plain shape (queries/cockroach_setup.py)."""
     row = after or before
-    key = json.dumps([row["location_id"], row["sku"]]).encode()
+    key = json.dumps(([home] if home else []) + [row["location_id"], row["sku"]]).encode()
+    if home:
+        after, before = ({**r, "home_region": home} if r else r for r in (after, before))
     value = json.dumps({"after": after, "before": before, "updated": updated}).encode()
     return key, value, partition_for(key, PARTITIONS)
 
@@ -66,9 +72,10 @@ def stock_topic(kafka):
 
 # ---- the workflow worker ------------------------------------------------------------------------
 
-def test_the_worker_writes_one_suggestion_for_a_duplicated_message(world, kafka, stock_topic):
+@pytest.mark.parametrize("home", [None, "europe-west1"], ids=["plain key", "regional key"])
+def test_the_worker_writes_one_suggestion_for_a_duplicated_message(world, kafka, stock_topic, home):
     low = stock_message(stock_after("WH-BER-1", "SKU-1", 3), stock_after("WH-BER-1", "SKU-1", 10),
-                        hlc(1_800_000_000_000_000_000))
+                        hlc(1_800_000_000_000_000_000), home)
     produce(kafka, stock_topic, [low, low])
     worker = ReplenishmentWorker(kafka, topic=stock_topic, group_id=f"g-{uuid.uuid4().hex}")
     try:
@@ -185,6 +192,46 @@ def test_the_tail_drops_duplicates_and_tracks_lag_watermark_and_stockouts(db, ka
     assert new_stockouts(snapshot, seen - 1)[0] == snapshot.stockouts
 
 
+def test_the_tail_and_the_live_page_treat_both_order_key_shapes_alike(db, kafka):
+    """An orders message keyed [home_region, id] (CockroachDB's REGIONAL BY ROW key, and the
+    relay's) and one keyed [id]: the same row for the tail and the Live page's ticker. Dedup
+    stays on the whole key, as CockroachDB's (topic, key, updated) contract has it."""
+    prefix = unique_prefix()
+    create_topics(kafka, [prefix + "orders"], PARTITIONS)
+    order_id = str(uuid.uuid4())
+    now_ns = time.time_ns()
+    before = {"id": order_id, "region": "EU", "status": "pending", "version": 1}
+    after = {**before, "status": "allocated", "version": 2}
+
+    def message(key: list, home: str | None, updated: int):
+        rows = [{**r, "home_region": home} if home else r for r in (after, before)]
+        value = {"after": rows[0], "before": rows[1], "updated": hlc(updated)}
+        key_bytes = json.dumps(key).encode()
+        return key_bytes, json.dumps(value).encode(), partition_for(key_bytes, PARTITIONS)
+
+    regional = message(["europe-west1", order_id], "europe-west1", now_ns - 2_000_000_000)
+    plain = message([order_id], None, now_ns - 1_000_000_000)
+    produce(kafka, prefix + "orders", [regional, plain, regional])   # the repeat is dropped
+    tail = ChangeTail(kafka, topic_prefix=prefix, tables=("orders",)).start()
+    try:
+        deadline = time.monotonic() + 30
+        while tail.snapshot().received < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        snapshot = tail.snapshot()
+    finally:
+        tail.stop()
+    assert snapshot.received == 3 and snapshot.duplicates_dropped == 1
+    # Two keys on two partitions: the order they are read in is not defined.
+    assert sorted(e.key for e in snapshot.recent) == [[order_id], ["europe-west1", order_id]]
+    assert [e.row_key for e in snapshot.recent] == [[order_id], [order_id]]
+    assert {e.operation for e in snapshot.recent} == {"update"}
+    ticker = live_summary(snapshot, now=now_ns / 1e9).ticker
+    assert [(row["table"], row["key"], row["change"]) for row in ticker] == [
+        ("orders", order_id, "status pending → allocated"),
+        ("orders", order_id, "status pending → allocated"),
+    ]
+
+
 def test_describe_change_names_only_what_changed():
     from changefeed.tail import ChangeEvent
 
@@ -282,7 +329,8 @@ def test_the_live_page_says_so_when_the_broker_is_unreachable(db, monkeypatch):
         st.cache_resource.clear()
 
 
-def test_a_back_order_allocates_itself_when_stock_for_it_comes_in(world, kafka, stock_topic):
+@pytest.mark.parametrize("home", [None, "europe-west1"], ids=["plain key", "regional key"])
+def test_a_back_order_allocates_itself_when_stock_for_it_comes_in(world, kafka, stock_topic, home):
     from queries import orders
     from queries.stock_ledger import apply_movement
     from tests.order_helpers import assert_reservations_exact, customer, order_row
@@ -295,11 +343,12 @@ def test_a_back_order_allocates_itself_when_stock_for_it_comes_in(world, kafka, 
         delta_on_hand=60, actor="test"))
     produce(kafka, stock_topic, [
         # A re-scan row (no before) and a fall name nothing; the receipt names SKU-2.
-        stock_message(stock_after("WH-PAR-1", "SKU-3", 100), None, hlc(1_800_000_000_000_000_001)),
+        stock_message(stock_after("WH-PAR-1", "SKU-3", 100), None, hlc(1_800_000_000_000_000_001),
+                      home),
         stock_message(stock_after("WH-PAR-1", "SKU-3", 90), stock_after("WH-PAR-1", "SKU-3", 100),
-                      hlc(1_800_000_000_000_000_002)),
+                      hlc(1_800_000_000_000_000_002), home),
         stock_message(stock_after("WH-BER-1", "SKU-2", 160), stock_after("WH-BER-1", "SKU-2", 100),
-                      hlc(1_800_000_000_000_000_003)),
+                      hlc(1_800_000_000_000_000_003), home),
     ])
     worker = ReplenishmentWorker(kafka, topic=stock_topic, group_id=f"g-{uuid.uuid4().hex}")
     try:

@@ -487,3 +487,67 @@ def test_a_publish_the_broker_never_acknowledged_leaves_the_slot_and_a_restart_s
         broker.send_signal(signal.SIGCONT)
         terminate(broker.pid)
         broker.wait(10)
+
+
+def test_an_orders_key_starts_with_its_home_region_as_on_a_regional_by_row_table(
+        world, kafka, slot, monkeypatch):
+    """orders is REGIONAL BY ROW AS home_region on CockroachDB, so its changefeed key is
+    [home_region, id] and its rows carry home_region (queries/cockroach_setup.py). The relay
+    emits that shape, with the home CockroachDB computes from the same STOCKROOM_REGIONS; a
+    change of region is a delete under the old key and an insert under the new one. Tables
+    that are not REGIONAL BY ROW keep their plain primary key."""
+    from changefeed.stream_check import check_stream, wait_until_caught_up
+    from queries import orders
+    from queries.actor import SYSTEM
+    from queries.cockroach_setup import parse_region_map
+    from tests.order_helpers import customer
+
+    regions = "EU=europe-west1,NA=us-east1"
+    monkeypatch.setenv("STOCKROOM_REGIONS", regions)   # what check_stream renders rows with
+    order_id = orders.place_order(SYSTEM, customer(), [("SKU-1", 2)])["order_id"]
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    config = relay_config(world, kafka, prefix, slot, region_map=parse_region_map(regions))
+    with RelayThread(config):
+        assert reader.read_until(lambda ms: any(m.table == "orders" for m in ms), 60)
+        run_transaction(lambda cur: cur.execute(
+            "UPDATE orders SET region = 'NA', version = version + 1 WHERE id = %s", (order_id,)))
+        assert reader.read_until(lambda ms: any(
+            m.key == ["us-east1", order_id] for m in ms if not m.is_resolved) and any(
+            m.table == "order_lines" for m in ms), 30)
+        assert wait_until_caught_up(world, slot, 60)
+        result = check_stream(world, kafka, prefix=prefix, timeout=60)
+    reader.close()
+    assert result.ok, "\n".join(result.summary_lines())
+    scanned_order = next(m for m in reader.changes("orders") if m.key[-1] == order_id)
+    assert scanned_order.key == ["europe-west1", order_id]
+    after = scanned_order.value["after"]
+    assert after["home_region"] == "europe-west1" and after["region"] == "EU"
+    assert list(after) == sorted(after)              # home_region among the sorted fields
+    moved = [m for m in reader.changes("orders") if m.key[-1] == order_id][1:]
+    gone = next(m for m in moved if m.key == ["europe-west1", order_id])
+    came = next(m for m in moved if m.key == ["us-east1", order_id])
+    assert gone.value["after"] is None and gone.value["before"]["home_region"] == "europe-west1"
+    assert came.value["before"] is None and came.value["after"]["home_region"] == "us-east1"
+    assert came.value["after"]["region"] == "NA" and gone.value["updated"] == came.value["updated"]
+    # Not REGIONAL BY ROW: the plain primary key, no home_region.
+    line = next(m for m in reader.changes("order_lines") if m.key[0] == order_id)
+    assert line.key == [order_id, 1] and "home_region" not in line.value["after"]
+    assert all(len(m.key) == 2 and "home_region" not in m.value["after"]
+               for m in reader.changes("stock"))
+
+
+def test_without_a_region_map_the_orders_key_starts_with_the_business_region(world, kafka, slot):
+    """PostgreSQL without STOCKROOM_REGIONS: the same shape, the row's own region as home."""
+    from queries import orders
+    from queries.actor import SYSTEM
+    from tests.order_helpers import customer
+
+    order_id = orders.place_order(SYSTEM, customer(), [("SKU-1", 1)])["order_id"]
+    prefix = unique_prefix()
+    reader = TopicReader(kafka, prefix)
+    with RelayThread(relay_config(world, kafka, prefix, slot)):
+        assert reader.read_until(lambda ms: any(m.table == "orders" for m in ms), 60)
+    reader.close()
+    message = next(m for m in reader.changes("orders") if m.key[-1] == order_id)
+    assert message.key == ["EU", order_id] and message.value["after"]["home_region"] == "EU"

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from queries import bulk_load
-from queries.cockroach_setup import parse_regions, topology_statements
+from queries.cockroach_setup import parse_region_map, parse_regions, topology_statements
 from queries.dialect import (
     COCKROACH,
     ENABLE_RANGEFEED_SQL,
@@ -235,6 +235,8 @@ def generated_sql() -> list[Statement]:
         CRDB.as_of_transaction(dt.datetime(2025, 12, 3, 18, 30, tzinfo=dt.UTC)),
         *topology_statements(CRDB, "stockroom",
                              parse_regions("us-east1,europe-west1,asia-southeast1")),
+        *topology_statements(CRDB, "stockroom",
+                             parse_region_map("EU=europe-west1,NA=us-east1,APAC=asia-southeast1")),
         create_changefeed_sql("broker-1:9092,broker-2:9092", "stockroom."),
         RANGEFEED_SETTING_SQL, ENABLE_RANGEFEED_SQL, SHOW_CHANGEFEED_JOBS_SQL,
         *(bulk_load.insert_batch_statement(t, 2) for t in bulk_load.COLUMNS),
