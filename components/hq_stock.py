@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from components.csv_download import table_with_csv
-from components.kpi import kpi_row
+from components.kpi import compact_number, kpi_row
 from queries.hq_filters import HqFilters
 from queries.overview import days_of_cover
 from queries.rollups import DEMAND_DAYS, refresh_every
@@ -48,7 +48,8 @@ def hq_tiles(stock: dict, order_tiles: dict) -> None:
     today, last_week = order_tiles["today"], order_tiles["same_day_last_week"]
     kpi_row([
         ("Units on hand", total["on_hand"], "Every location under the filters"),
-        ("Stock value", total["stock_value"], "Units on hand at unit cost"),
+        ("Stock value", compact_number(total["stock_value"]),
+         "Units on hand at unit cost (exact figures in the tables and their CSV)"),
         ("Available", total["available"], "On hand minus reserved for orders"),
         ("In transit", total["incoming"], "Incoming on open transfers"),
         ("Days of cover", cover_text(total["available"], total["sold_28d"]),

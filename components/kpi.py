@@ -15,6 +15,18 @@ def format_number(value) -> str:
     return f"{value:,}"
 
 
+def compact_number(value) -> str:
+    """A large amount in a tile's width: 41,513,204.18 -> "41.5 M" (the exact figure is in the
+    tables and CSVs)."""
+    if value is None:
+        return "—"
+    number = float(value)
+    for threshold, unit, suffix in ((1e9, 1e9, " B"), (1e6, 1e6, " M"), (1e4, 1e3, " k")):
+        if abs(number) >= threshold:
+            return f"{number / unit:,.1f}{suffix}"
+    return f"{number:,.0f}"
+
+
 def kpi_row(tiles: list[tuple]) -> None:
     """tiles: (label, value, help), or (label, value, help, delta) for a tile with a change."""
     for column, (label, value, help_text, *delta) in zip(st.columns(len(tiles)), tiles,

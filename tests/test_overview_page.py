@@ -302,3 +302,10 @@ def test_days_of_cover_is_available_over_average_daily_sales(seeded):
                (SELECT coalesce(sum(sold_28d), 0) FROM stock_rollup) AS sold FROM stock""")
     expected = "—" if not row["sold"] else f"{row['available'] / (row['sold'] / 28):,.1f}"
     assert metric(at, "Days of cover") == expected
+
+
+def test_a_large_amount_fits_its_tile():
+    from components.kpi import compact_number
+
+    assert [compact_number(v) for v in (41_513_204.18, 12_345, 9_999, 2.5e9, None)] == [
+        "41.5 M", "12.3 k", "9,999", "2.5 B", "—"]
