@@ -89,6 +89,27 @@ def world_with(pg_server, small_world_template, monkeypatch):
     dbmod.close_pools()
 
 
+def _seed_tiny() -> None:
+    from stack.seed import seed
+
+    seed(os.environ["DATABASE_URL"], "tiny", seed=3, demo_accounts=False)  # rollup included
+
+
+@pytest.fixture(scope="session")
+def seeded_world_template(pg_server) -> str:
+    """The tiny demo seed (three regions, every location kind, several countries and
+    categories, orders in every status, headquarters' rollup built), once per session."""
+    return build_template(pg_server, _seed_tiny)
+
+
+@pytest.fixture
+def seeded_world(pg_server, seeded_world_template, monkeypatch) -> str:
+    """A fresh copy of the tiny seeded world; DATABASE_URL points at it. Returns its URL."""
+    url = copy_of(pg_server, seeded_world_template, monkeypatch)
+    yield url
+    dbmod.close_pools()
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> EmbeddedBroker:
     server = EmbeddedBroker(Path(tmp_path_factory.mktemp("kafka")), free_port())

@@ -7,13 +7,11 @@ with a direct SQL count over the base tables, written out here independently of 
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import timedelta
 
 import pytest
 
-from queries import db as dbmod
 from queries import overview, rollups
 from queries.actor import Actor
 from queries.db import fetch_all, fetch_one, run_transaction
@@ -21,27 +19,9 @@ from queries.errors import InvalidInput
 from queries.hq_filters import HqFilters
 from queries.idempotency import new_key
 from queries.inventory import adjust_stock
-from stack.seed import seed
 from tests.factories import ADMIN, HQ
-from tests.worlds import build_template, copy_of
 
 MANAGER_EU = Actor("manager.eu", "inventory_manager", ("EU",), "Eva Manager")
-
-
-def _seeded() -> None:
-    seed(os.environ["DATABASE_URL"], "tiny", seed=3, demo_accounts=False)
-    rollups.refresh()
-
-
-@pytest.fixture(scope="session")
-def seeded_template(pg_server) -> str:
-    return build_template(pg_server, _seeded)
-
-
-@pytest.fixture
-def seeded(pg_server, seeded_template, monkeypatch):
-    yield copy_of(pg_server, seeded_template, monkeypatch)
-    dbmod.close_pools()
 
 
 def _one(sql: str, params: dict | None = None):
@@ -104,7 +84,7 @@ def _totals(rows: list[dict]) -> dict:
 # ---------------------------------------------------------------- the rollup
 
 
-def test_the_rollup_equals_stock_per_location_and_category(seeded):
+def test_the_rollup_equals_stock_per_location_and_category(seeded_world):
     state = rollups.state()
     assert state["as_of"] is not None and state["refresh_seconds"] > 0
     rollup = fetch_all("""
@@ -122,7 +102,7 @@ def test_the_rollup_equals_stock_per_location_and_category(seeded):
     assert rollup == direct and len(rollup) > 10
 
 
-def test_units_sold_are_the_order_lines_of_the_last_28_days_per_location(seeded):
+def test_units_sold_are_the_order_lines_of_the_last_28_days_per_location(seeded_world):
     sold = {(r["location_id"], r["category"]): r["sold_28d"]
             for r in fetch_all("SELECT location_id, category, sold_28d FROM stock_rollup")}
     direct = {(r["location_id"], r["category"]): r["units"] for r in fetch_all("""
@@ -135,7 +115,8 @@ def test_units_sold_are_the_order_lines_of_the_last_28_days_per_location(seeded)
     assert {k: v for k, v in sold.items() if v} == direct and direct
 
 
-def test_figures_wait_for_the_next_refresh_and_say_how_old_they_are(seeded):
+def test_figures_wait_for_the_next_refresh_and_say_how_old_they_are(seeded_world):
+    rollups.refresh()  # the template's rollup may be older than the interval by now
     bin_ = fetch_one("SELECT location_id, sku FROM stock WHERE on_hand > 5 ORDER BY 1, 2 LIMIT 1")
     before = _totals(overview.stock_groups(HQ)["rows"])
     adjust_stock(ADMIN, location_id=bin_["location_id"], sku=bin_["sku"], qty=-5,
@@ -148,7 +129,7 @@ def test_figures_wait_for_the_next_refresh_and_say_how_old_they_are(seeded):
     assert _totals(overview.stock_groups(HQ)["rows"])["on_hand"] == before["on_hand"] - 5
 
 
-def test_only_one_of_several_refreshers_does_the_work(seeded):
+def test_only_one_of_several_refreshers_does_the_work(seeded_world):
     results, barrier = [], threading.Barrier(4)
 
     def refresher():
@@ -165,7 +146,7 @@ def test_only_one_of_several_refreshers_does_the_work(seeded):
     assert fetch_one("SELECT claimed_until FROM stock_rollup_state")["claimed_until"] is None
 
 
-def test_a_stale_claim_is_taken_over(seeded):
+def test_a_stale_claim_is_taken_over(seeded_world):
     run_transaction(lambda cur: cur.execute(
         "UPDATE stock_rollup_state SET claimed_until = now() + INTERVAL '1 hour'"))
     assert rollups.refresh() is None                 # someone is working on it
@@ -174,7 +155,7 @@ def test_a_stale_claim_is_taken_over(seeded):
     assert rollups.refresh() is not None             # they died: the claim has expired
 
 
-def test_the_keeper_refreshes_a_stale_rollup_by_itself(seeded, monkeypatch):
+def test_the_keeper_refreshes_a_stale_rollup_by_itself(seeded_world, monkeypatch):
     monkeypatch.setenv("STOCKROOM_ROLLUP_SECONDS", "1")
     before = rollups.state()["as_of"]
     keeper = rollups.RollupKeeper(tick=0.2).start()
@@ -192,7 +173,7 @@ def test_the_keeper_refreshes_a_stale_rollup_by_itself(seeded, monkeypatch):
 # ---------------------------------------------------------------- filters
 
 
-def test_each_filter_gives_what_a_direct_count_says(seeded):
+def test_each_filter_gives_what_a_direct_count_says(seeded_world):
     for filters in _sample_filters():
         groups = overview.stock_groups(HQ, filters)
         direct = _direct_stock(filters)
@@ -203,7 +184,7 @@ def test_each_filter_gives_what_a_direct_count_says(seeded):
     assert all(_direct_stock(f)["bins"] < _direct_stock(HqFilters())["bins"] for f in narrowed)
 
 
-def test_a_regional_person_sees_their_regions_and_a_filter_cannot_widen_that(seeded):
+def test_a_regional_person_sees_their_regions_and_a_filter_cannot_widen_that(seeded_world):
     for filters in _sample_filters():
         rows = overview.stock_groups(MANAGER_EU, filters)["rows"]
         assert {r["region"] for r in rows} <= {"EU"}
@@ -224,7 +205,7 @@ def test_filters_come_from_the_url_and_go_into_file_names():
         HqFilters.from_params({"search": "x" * 201})
 
 
-def test_search_text_is_matched_literally(seeded):
+def test_search_text_is_matched_literally(seeded_world):
     assert overview.stock_groups(HQ, HqFilters(search="%"))["rows"] == []
     assert overview.stock_groups(HQ, HqFilters(search="_"))["rows"] == []
     assert overview.find_products("%") == []
@@ -240,7 +221,7 @@ def _direct_orders(where: str, params: dict | None = None) -> int:
 OPEN = "o.status IN ('pending', 'allocated', 'picking', 'on_hold')"
 
 
-def test_order_tiles_equal_direct_counts(seeded):
+def test_order_tiles_equal_direct_counts(seeded_world):
     tiles = overview.order_tiles(HQ)
     assert tiles["open_orders"] == _direct_orders(OPEN) > 0
     assert tiles["late_orders"] == _direct_orders(f"{OPEN} AND o.promised_by < now()")
@@ -250,7 +231,7 @@ def test_order_tiles_equal_direct_counts(seeded):
         "AND o.created_at < now() - INTERVAL '7 days'")
 
 
-def test_order_panels_follow_every_filter(seeded):
+def test_order_panels_follow_every_filter(seeded_world):
     place = fetch_one("""
         SELECT l.region, l.country, l.kind FROM orders o
           JOIN locations l ON l.id = o.fulfilment_location_id
@@ -282,7 +263,7 @@ def test_order_panels_follow_every_filter(seeded):
         assert sum(r["orders"] for r in late) == tiles["late_orders"], filters
 
 
-def test_late_orders_are_grouped_by_how_late_they_are(seeded):
+def test_late_orders_are_grouped_by_how_late_they_are(seeded_world):
     late = overview.late_orders(HQ)
     by_age = {}
     for row in late:
@@ -304,7 +285,7 @@ def _busy_sku() -> dict:
          ORDER BY s.location_id, s.sku LIMIT 1""")
 
 
-def test_one_skus_stock_per_location_with_cover_and_where_to_send_from(seeded):
+def test_one_skus_stock_per_location_with_cover_and_where_to_send_from(seeded_world):
     sku = _busy_sku()["sku"]
     rows = overview.sku_stock(HQ, HqFilters(), sku)
     direct = fetch_all("SELECT location_id, on_hand, reserved FROM stock WHERE sku = %(sku)s "
@@ -322,7 +303,7 @@ def test_one_skus_stock_per_location_with_cover_and_where_to_send_from(seeded):
     assert {r["region"] for r in overview.sku_stock(MANAGER_EU, HqFilters(), sku)} == {"EU"}
 
 
-def test_stock_as_of_a_past_time_is_what_the_ledger_says_it_was(seeded):
+def test_stock_as_of_a_past_time_is_what_the_ledger_says_it_was(seeded_world):
     bin_ = _busy_sku()
     where = {"loc": bin_["location_id"], "sku": bin_["sku"]}
     start = fetch_one("SELECT on_hand, now() AS at FROM stock "
@@ -349,7 +330,7 @@ def test_stock_as_of_a_past_time_is_what_the_ledger_says_it_was(seeded):
     assert overview.sku_stock_as_of(HQ, HqFilters(), bin_["sku"], long_ago) == []
 
 
-def test_the_history_ends_at_todays_stock(seeded):
+def test_the_history_ends_at_todays_stock(seeded_world):
     sku = _busy_sku()["sku"]
     history = overview.sku_history(HQ, HqFilters(), sku)
     totals = fetch_one("SELECT sum(on_hand) AS on_hand, sum(on_hand - reserved) AS available "
@@ -359,7 +340,7 @@ def test_the_history_ends_at_todays_stock(seeded):
     assert [h["day"] for h in history] == sorted(h["day"] for h in history)
 
 
-def test_nothing_headquarters_reads_carries_personal_data(seeded):
+def test_nothing_headquarters_reads_carries_personal_data(seeded_world):
     customers = fetch_all("SELECT name, email, address FROM customers")
     sku = _busy_sku()["sku"]
     everything = repr([
@@ -375,7 +356,7 @@ def test_nothing_headquarters_reads_carries_personal_data(seeded):
 # ---------------------------------------------------------------- manage.py check
 
 
-def test_the_checker_holds_the_rollup_to_stock_as_of_its_time(seeded):
+def test_the_checker_holds_the_rollup_to_stock_as_of_its_time(seeded_world):
     from queries.invariants import check_invariants
 
     # Let every stock row be settled well before the rollup's snapshot.
@@ -401,7 +382,7 @@ def test_the_checker_holds_the_rollup_to_stock_as_of_its_time(seeded):
     assert [v for v in check_invariants().violations if v.invariant == 6] == []
 
 
-def test_manage_py_rollups_refreshes_and_says_what_it_did(seeded, capsys):
+def test_manage_py_rollups_refreshes_and_says_what_it_did(seeded_world, capsys):
     from manage import main
 
     before = rollups.state()["as_of"]

@@ -9,43 +9,21 @@ here over the base tables, not with queries/overview.py.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 from components.csv_download import CSV_MIME, csv_bytes, csv_file_name
-from queries import db as dbmod
-from queries import rollups
 from queries.actor import Actor
 from queries.db import fetch_all, fetch_one
 from queries.hq_filters import HqFilters
 from queries.idempotency import new_key
 from queries.inventory import adjust_stock
-from stack.seed import seed
 from tests.apptest import APP, TIMEOUT, messages, open_app, rendered_text, select_tab, table_with
 from tests.factories import ADMIN, HQ
-from tests.worlds import build_template, copy_of
 
 PAGE = "pages/overview.py"
 MANAGER_EU = Actor("manager.eu", "inventory_manager", ("EU",), "Eva Manager")
-
-
-def _seeded() -> None:
-    seed(os.environ["DATABASE_URL"], "tiny", seed=3, demo_accounts=False)
-    rollups.refresh()
-
-
-@pytest.fixture(scope="session")
-def overview_template(pg_server) -> str:
-    return build_template(pg_server, _seeded)
-
-
-@pytest.fixture
-def seeded(pg_server, overview_template, monkeypatch):
-    yield copy_of(pg_server, overview_template, monkeypatch)
-    dbmod.close_pools()
 
 
 def overview(actor: Actor, query: dict[str, str] | None = None):
@@ -146,7 +124,7 @@ def assert_csv_is_the_table(at, key: str, frame, name: str, filters: HqFilters) 
 
 
 @pytest.mark.parametrize("actor", [HQ, ADMIN], ids=["hq_viewer", "admin"])
-def test_the_page_renders_every_tab_with_no_personal_data(seeded, actor):
+def test_the_page_renders_every_tab_with_no_personal_data(seeded_world, actor):
     at = overview(actor)
     assert_tiles(at, direct_stock())
     assert metric(at, "Open orders") == f"{open_orders():,}"
@@ -166,7 +144,7 @@ def test_the_page_renders_every_tab_with_no_personal_data(seeded, actor):
     assert bool(links) == (actor.role == "admin")
 
 
-def test_a_regional_manager_sees_only_their_region(seeded):
+def test_a_regional_manager_sees_only_their_region(seeded_world):
     at = overview(MANAGER_EU)
     assert at.selectbox(key="hq_filter_region").options == ["EU"]
     assert_tiles(at, direct_stock(regions=("EU",)))
@@ -182,7 +160,7 @@ def test_a_regional_manager_sees_only_their_region(seeded):
 # ---------------------------------------------------------------- filters
 
 
-def test_each_filter_set_through_the_widgets_changes_the_tiles_to_the_direct_count(seeded):
+def test_each_filter_set_through_the_widgets_changes_the_tiles_to_the_direct_count(seeded_world):
     values = sample()
     at = overview(HQ)
     everything = direct_stock()
@@ -208,7 +186,7 @@ def test_each_filter_set_through_the_widgets_changes_the_tiles_to_the_direct_cou
     assert any("stock live at" in c.value for c in at.caption)
 
 
-def test_a_bookmarked_url_restores_the_filters(seeded):
+def test_a_bookmarked_url_restores_the_filters(seeded_world):
     values = sample()
     at = overview(HQ, query={"region": values["region"], "category": values["category"],
                              "view": "Map"})
@@ -218,7 +196,7 @@ def test_a_bookmarked_url_restores_the_filters(seeded):
     assert set(table_with(at, "stockout_rate")["region"]) == {values["region"]}
 
 
-def test_an_over_long_search_in_the_url_is_said_and_not_used(seeded):
+def test_an_over_long_search_in_the_url_is_said_and_not_used(seeded_world):
     at = overview(HQ, query={"search": "x" * 201})
     assert "The search can be at most 200 characters; this one has 201." in messages(at)["error"]
     assert_tiles(at, direct_stock())
@@ -227,7 +205,7 @@ def test_an_over_long_search_in_the_url_is_said_and_not_used(seeded):
 # ---------------------------------------------------------------- tables, CSV, heat map
 
 
-def test_the_heat_map_names_the_worst_cell_and_the_csv_is_the_table(seeded):
+def test_the_heat_map_names_the_worst_cell_and_the_csv_is_the_table(seeded_world):
     at = overview(HQ)
     cells = fetch_all("""
         SELECT l.region, p.category,
@@ -255,7 +233,7 @@ def test_the_heat_map_names_the_worst_cell_and_the_csv_is_the_table(seeded):
 # ---------------------------------------------------------------- SKU drill-down
 
 
-def test_the_drill_down_and_its_as_of_table_equal_stock_and_the_ledger(seeded):
+def test_the_drill_down_and_its_as_of_table_equal_stock_and_the_ledger(seeded_world):
     sku = busy_sku()
     bin_ = fetch_one("SELECT location_id, on_hand FROM stock WHERE sku = %(sku)s "
                      "AND on_hand - reserved > 20 ORDER BY location_id LIMIT 1", {"sku": sku})
@@ -295,7 +273,7 @@ def test_the_drill_down_and_its_as_of_table_equal_stock_and_the_ledger(seeded):
     assert list(sources["surplus"]) == sorted(sources["surplus"], reverse=True)
 
 
-def test_days_of_cover_is_available_over_average_daily_sales(seeded):
+def test_days_of_cover_is_available_over_average_daily_sales(seeded_world):
     at = overview(HQ)
     row = fetch_one("""
         SELECT sum(on_hand - reserved) AS available,
