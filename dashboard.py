@@ -6,6 +6,7 @@ from components.navigation import navigation_for
 from components.session import (
     current_actor,
     keep_sign_in_in_browser,
+    return_to_requested_page,
     sign_out_button,
     signed_out_navigation,
 )
@@ -21,7 +22,9 @@ try:
         signed_out_navigation().run()
     else:
         sign_out_button()
-        navigation_for(actor.role).run()
+        page = navigation_for(actor.role)
+        return_to_requested_page(actor.role)
+        page.run()
 except DatabaseUnavailable as exc:
     # Every read and write already rode through short outages; this one lasted longer.
     st.error(str(exc), icon=":material/cloud_off:")

@@ -11,7 +11,7 @@ import json
 
 import streamlit as st
 
-from components.navigation import page_refusal
+from components.navigation import PAGES, page_refusal
 from queries.actor import Actor
 from queries.errors import InvalidCredentials
 from queries.sign_in_sessions import SESSION_HOURS, actor_for_token, close_session, open_session
@@ -22,6 +22,7 @@ TOKEN_KEY = "sign_in_token"
 TRIED_TOKEN_KEY = "sign_in_token_tried"
 SIGNED_OUT_KEY = "signed_out"
 SESSION_COOKIE = "stockroom_session"
+RETURN_TO_KEY = "return_to_page"  # the page a signed-out visitor asked for, opened after sign-in
 
 
 def current_actor() -> Actor | None:
@@ -80,8 +81,10 @@ def require_actor(page: str) -> Actor:
     """
     actor = current_actor()
     if actor is None:
-        st.warning("Please sign in first.")
-        st.stop()
+        # Streamlit ran this file directly (its legacy pages/ mode, on a new session's first
+        # request of a bookmarked address): sign in through the app, then come back here.
+        st.session_state[RETURN_TO_KEY] = page
+        st.switch_page("dashboard.py")
     refusal = page_refusal(actor.role, page)
     if refusal:
         st.error(refusal)
@@ -90,11 +93,15 @@ def require_actor(page: str) -> Actor:
 
 
 def signed_out_navigation():
-    """Signed out, the sign-in form is the only page there is."""
-    return st.navigation(
-        [st.Page(sign_in_form, title="Sign in", icon=":material/login:", url_path="sign-in")],
-        position="hidden",
-    )
+    """Signed out, every address shows the sign-in form, so a bookmarked page (`/orders`) asks
+    for a sign-in instead of "Page not found", and after it the same address is that page.
+
+    Each page's address is a sign-in page here (the Overview is "/", the default); the pages
+    themselves are only offered once someone is signed in (components/navigation.py)."""
+    sign_in = [st.Page(sign_in_form, title="Sign in", icon=":material/login:", default=True)]
+    sign_in += [st.Page(sign_in_form, title=spec.title, url_path=spec.url_path)
+                for spec in PAGES[1:]]
+    return st.navigation(sign_in, position="hidden")
 
 
 def sign_in_form() -> None:
@@ -114,6 +121,14 @@ def sign_in_form() -> None:
         st.session_state[TOKEN_KEY] = open_session(actor)
         st.session_state.pop(SIGNED_OUT_KEY, None)
         st.rerun()
+
+
+def return_to_requested_page(role: str) -> None:
+    """After a sign-in that began on a bookmarked page, open that page (if the role may)."""
+    page = st.session_state.pop(RETURN_TO_KEY, None)
+    spec = next((s for s in PAGES if s.url_path == page), None)
+    if spec is not None and role in spec.roles:
+        st.switch_page(spec.path)
 
 
 def sign_out_button() -> None:

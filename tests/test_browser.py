@@ -228,3 +228,22 @@ def test_headquarters_sees_every_location_on_the_map_and_drills_into_a_sku(world
         assert "sku=SKU-2" in browser.current_url
         assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
         browser.save_screenshot(str(tmp_path / "overview-drill-down.png"))
+
+
+def test_a_bookmarked_page_asks_for_a_sign_in_then_opens_itself(world):
+    """Signed out, /orders shows the sign-in form (no "Page not found"); after signing in the
+    person is on Orders. Both ways Streamlit can serve the address: the first request of a new
+    server runs pages/orders.py by itself (its legacy pages/ mode), a later one goes through
+    st.navigation."""
+    require_chromium()
+    factories.add_user("support.eu", "support", ["EU"], "support-password")
+    with streamlit_server({"DATABASE_URL": world}) as url:
+        for attempt in ("first request of the server", "through st.navigation"):
+            with chromium() as browser:
+                browser.get(url + "/orders")
+                wait_until_idle(browser)
+                wait_for_text(browser, "Sign in")
+                assert "Page not found" not in browser.find_element(By.TAG_NAME, "body").text
+                sign_in(browser, "support.eu", "support-password")
+                wait_for_text(browser, "Find an order", timeout=45)
+                assert browser.current_url.rstrip("/").endswith("/orders"), attempt
