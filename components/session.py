@@ -8,13 +8,22 @@ a random token; queries.sign_in_sessions keeps its hash and decides whether it s
 from __future__ import annotations
 
 import json
+import time
 
 import streamlit as st
 
 from components.navigation import PAGES, page_refusal
 from queries.actor import Actor
 from queries.errors import InvalidCredentials
-from queries.sign_in_sessions import SESSION_HOURS, actor_for_token, close_session, open_session
+from queries.sign_in_sessions import (
+    SESSION_HOURS,
+    TOUCH_SECONDS,
+    actor_for_token,
+    close_session,
+    idle_minutes,
+    open_session,
+    touch_session,
+)
 from queries.users import authenticate
 
 ACTOR_KEY = "actor"
@@ -22,6 +31,9 @@ TOKEN_KEY = "sign_in_token"
 TRIED_TOKEN_KEY = "sign_in_token_tried"
 SIGNED_OUT_KEY = "signed_out"
 SESSION_COOKIE = "stockroom_session"
+LAST_ACTIVITY_KEY = "last_activity"  # time.time() of this browser session's last run
+LAST_TOUCH_KEY = "last_touch"  # when the database last heard this sign-in was in use
+SIGNED_OUT_REASON_KEY = "signed_out_reason"
 RETURN_TO_KEY = "return_to_page"  # the page a signed-out visitor asked for, opened after sign-in
 
 
@@ -29,7 +41,31 @@ def current_actor() -> Actor | None:
     actor = st.session_state.get(ACTOR_KEY)
     if actor is None:
         actor = _restore_remembered_sign_in()
+    elif not _still_in_use():
+        return None
+    if actor is not None:
+        st.session_state[LAST_ACTIVITY_KEY] = time.time()
     return actor
+
+
+def _still_in_use() -> bool:
+    """Whether the open sign-in of this browser session may go on: not idle longer than
+    STOCKROOM_IDLE_MINUTES, and (checked at most once a minute) not ended in the database
+    (signed out elsewhere, a new password, the account deactivated, its 12 hours over)."""
+    now = time.time()
+    last = st.session_state.get(LAST_ACTIVITY_KEY)
+    if last is not None and now - last > idle_minutes() * 60:
+        minutes = idle_minutes()
+        sign_out(reason=f"You were signed out after {minutes:g} minute"
+                        f"{'' if minutes == 1 else 's'} without activity. Sign in again to go on.")
+        return False
+    token = st.session_state.get(TOKEN_KEY)
+    if token and now - st.session_state.get(LAST_TOUCH_KEY, 0.0) >= TOUCH_SECONDS:
+        st.session_state[LAST_TOUCH_KEY] = now
+        if not touch_session(token):
+            sign_out(reason="Your sign-in has ended. Sign in again to go on.")
+            return False
+    return True
 
 
 def _cookie_sent_by_browser() -> str | None:
@@ -43,10 +79,11 @@ def _restore_remembered_sign_in() -> Actor | None:
     if not token or st.session_state.get(TRIED_TOKEN_KEY) == token:
         return None
     st.session_state[TRIED_TOKEN_KEY] = token
-    actor = actor_for_token(token)
+    actor = actor_for_token(token)  # a reload is activity: this records it
     if actor is not None:
         st.session_state[ACTOR_KEY] = actor
         st.session_state[TOKEN_KEY] = token
+        st.session_state[LAST_TOUCH_KEY] = time.time()
     return actor
 
 
@@ -107,6 +144,9 @@ def signed_out_navigation():
 def sign_in_form() -> None:
     st.title("Stockroom")
     st.caption("Orders and inventory, live from the database's change stream.")
+    reason = st.session_state.get(SIGNED_OUT_REASON_KEY)
+    if reason:
+        st.info(reason)
     with st.form("sign_in"):
         username = st.text_input("Username", key="sign_in_username")
         password = st.text_input("Password", type="password", key="sign_in_password")
@@ -119,7 +159,9 @@ def sign_in_form() -> None:
             return
         st.session_state[ACTOR_KEY] = actor
         st.session_state[TOKEN_KEY] = open_session(actor)
+        st.session_state[LAST_TOUCH_KEY] = time.time()
         st.session_state.pop(SIGNED_OUT_KEY, None)
+        st.session_state.pop(SIGNED_OUT_REASON_KEY, None)
         st.rerun()
 
 
@@ -144,11 +186,15 @@ def sign_out_button() -> None:
             st.rerun()
 
 
-def sign_out() -> None:
-    """End the sign-in here and in the database, so the browser's cookie opens nothing."""
+def sign_out(reason: str | None = None) -> None:
+    """End the sign-in here and in the database, so the browser's cookie opens nothing;
+    `reason` is what the sign-in form says next (signed out for being idle)."""
     token = st.session_state.pop(TOKEN_KEY, None)
     close_session(token)
     st.session_state.pop(ACTOR_KEY, None)
+    st.session_state.pop(LAST_ACTIVITY_KEY, None)
     st.session_state[SIGNED_OUT_KEY] = True
+    if reason:
+        st.session_state[SIGNED_OUT_REASON_KEY] = reason
     # This session still sees the cookie it connected with: never restore from it again.
     st.session_state[TRIED_TOKEN_KEY] = _cookie_sent_by_browser()

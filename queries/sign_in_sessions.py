@@ -8,12 +8,19 @@ deactivated account or an expired, signed-out or superseded session resolves to 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 
 from queries.actor import Actor
-from queries.db import fetch_one, run_transaction
+from queries.db import run_transaction
 
 SESSION_HOURS = 12  # one working shift; after that, sign in again
+TOUCH_SECONDS = 60  # how often a busy session records that it is still in use
+
+
+def idle_minutes() -> float:
+    """A sign-in unused this long ends (STOCKROOM_IDLE_MINUTES, default 60)."""
+    return float(os.environ.get("STOCKROOM_IDLE_MINUTES", "60"))
 TOKEN_BYTES = 32
 
 
@@ -40,17 +47,40 @@ def open_session(actor: Actor) -> str:
 
 
 def actor_for_token(token: str | None) -> Actor | None:
-    """The actor a still-valid session token belongs to, or None."""
+    """The actor a still-valid session token belongs to, or None; a valid one counts as used
+    now (a reload is activity). Expired, signed out, idle too long or deactivated: None."""
     if not token or len(token) > 200:
         return None
-    row = fetch_one(
-        "SELECT u.username, u.display_name, u.role, u.regions "
-        "FROM sign_in_sessions s JOIN users u ON u.username = s.username "
-        "WHERE s.token_sha256 = %s AND s.revoked_at IS NULL AND s.expires_at > now() "
-        "AND u.active",
-        (_digest(token),),
-    )
+
+    def body(cur):
+        used = cur.execute(
+            """
+            UPDATE sign_in_sessions
+               SET last_seen_at = now()
+             WHERE token_sha256 = %(digest)s
+               AND revoked_at IS NULL
+               AND expires_at > now()
+               AND last_seen_at > now() - %(idle)s::INTERVAL
+            RETURNING username
+            """, {"digest": _digest(token), "idle": f"{idle_minutes()} minutes"}).fetchone()
+        if used is None:
+            return None
+        return cur.execute(
+            """
+            SELECT username, display_name, role, regions
+              FROM users
+             WHERE username = %(username)s
+               AND active
+            """, used).fetchone()
+
+    row = run_transaction(body)
     return Actor.from_user_row(row) if row else None
+
+
+def touch_session(token: str | None) -> bool:
+    """Record that a signed-in browser is still in use; False when the session has ended
+    (idle too long, expired, signed out elsewhere)."""
+    return actor_for_token(token) is not None
 
 
 def close_session(token: str | None) -> None:

@@ -4,6 +4,8 @@ The cookie round trip itself (reload, sign out) needs a browser: tests/test_brow
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from queries.db import fetch_all, fetch_one, run_transaction
@@ -98,3 +100,44 @@ def test_a_wrong_password_opens_no_session(support):
     at = sign_in("support.eu", "wrong-password")
     assert "Wrong username or password." in messages(at)["error"]
     assert sessions_of("support.eu") == []
+
+
+# ---------------------------------------------------------------- idle sign-ins
+
+
+def test_a_sign_in_unused_longer_than_the_idle_limit_opens_nothing(support, monkeypatch):
+    monkeypatch.setenv("STOCKROOM_IDLE_MINUTES", "30")
+    idle, busy = open_session(support), open_session(support)
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE sign_in_sessions SET last_seen_at = now() - INTERVAL '31 minutes'"))
+    run_transaction(lambda cur: cur.execute(
+        "UPDATE sign_in_sessions SET last_seen_at = now() - INTERVAL '29 minutes' "
+        "WHERE token_sha256 = encode(sha256(%s::bytea), 'hex')", (busy,)))
+    assert actor_for_token(idle) is None
+    assert actor_for_token(busy) == support
+    seen = fetch_one("SELECT extract(epoch FROM now() - last_seen_at) AS age FROM sign_in_sessions "
+                     "WHERE token_sha256 = encode(sha256(%s::bytea), 'hex')", (busy,))["age"]
+    assert seen < 5  # using it counted as activity: another 30 minutes from now
+
+
+def test_an_idle_browser_session_is_signed_out_and_told_why(support):
+    at = sign_in("support.eu", "support-password")
+    assert not messages(at)["error"] and at.session_state["actor"] == support
+    at.session_state["last_activity"] = time.time() - 61 * 60
+    at.run()
+    assert "actor" not in at.session_state
+    assert messages(at)["info"] == [
+        "You were signed out after 60 minutes without activity. Sign in again to go on."]
+    assert at.text_input(key="sign_in_username")  # the sign-in form is back
+    assert [r["revoked_at"] is not None for r in sessions_of("support.eu")] == [True]
+
+
+def test_a_sign_in_ended_elsewhere_ends_here_at_the_next_check(support):
+    at = sign_in("support.eu", "support-password")
+    run_transaction(lambda cur: cur.execute("UPDATE sign_in_sessions SET revoked_at = now()"))
+    at.run()
+    assert at.session_state["actor"] == support  # checked at most once a minute
+    at.session_state["last_touch"] = time.time() - 61
+    at.run()
+    assert "actor" not in at.session_state
+    assert messages(at)["info"] == ["Your sign-in has ended. Sign in again to go on."]
