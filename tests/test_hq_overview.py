@@ -20,6 +20,7 @@ from queries.hq_filters import HqFilters
 from queries.idempotency import new_key
 from queries.inventory import adjust_stock
 from tests.factories import ADMIN, HQ
+from tests.hq_helpers import direct_stock_totals
 
 MANAGER_EU = Actor("manager.eu", "inventory_manager", ("EU",), "Eva Manager")
 
@@ -42,38 +43,6 @@ def _sample_filters() -> list[HqFilters]:
         HqFilters(search=product["name"].split()[-1].lower()),
         HqFilters(region=place["region"], category=product["category"]),
     ]
-
-
-def _direct_stock(filters: HqFilters, regions: tuple[str, ...] = ()) -> dict:
-    """Totals straight from stock under the same filters, written without queries/hq_filters."""
-    conditions, params = ["TRUE"], {}
-    if regions:
-        conditions.append("l.region = ANY(%(regions)s)")
-        params["regions"] = list(regions)
-    for name in ("region", "country", "kind"):
-        if getattr(filters, name):
-            conditions.append(f"l.{name} = %({name})s")
-            params[name] = getattr(filters, name)
-    if filters.category:
-        conditions.append("p.category = %(category)s")
-        params["category"] = filters.category
-    if filters.search:
-        conditions.append("(p.sku ILIKE %(prefix)s OR p.name ILIKE %(words)s)")
-        params["prefix"] = filters.search + "%"
-        params["words"] = "%" + "%".join(filters.search.split()) + "%"
-    return fetch_one(f"""
-        SELECT count(*) AS bins, coalesce(sum(s.on_hand), 0) AS on_hand,
-               coalesce(sum(s.on_hand - s.reserved), 0) AS available,
-               coalesce(sum(s.incoming), 0) AS incoming,
-               coalesce(sum(s.on_hand * p.unit_cost), 0) AS stock_value,
-               count(*) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out_bins,
-               count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low_bins,
-               count(DISTINCT s.sku) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out_skus
-          FROM stock s
-          JOIN locations l ON l.id = s.location_id
-          JOIN products p ON p.sku = s.sku
-         WHERE {" AND ".join(conditions)}
-    """, params)
 
 
 def _totals(rows: list[dict]) -> dict:
@@ -176,19 +145,19 @@ def test_the_keeper_refreshes_a_stale_rollup_by_itself(seeded_world, monkeypatch
 def test_each_filter_gives_what_a_direct_count_says(seeded_world):
     for filters in _sample_filters():
         groups = overview.stock_groups(HQ, filters)
-        direct = _direct_stock(filters)
+        direct = direct_stock_totals(filters)
         assert _totals(groups["rows"]) == {k: direct[k] for k in _totals(groups["rows"])}, filters
         assert overview.skus_out_somewhere(HQ, filters) == direct["out_skus"], filters
         assert groups["live"] == bool(filters.search)
     narrowed = [f for f in _sample_filters() if f.any]
-    assert all(_direct_stock(f)["bins"] < _direct_stock(HqFilters())["bins"] for f in narrowed)
+    assert all(direct_stock_totals(f)["bins"] < direct_stock_totals(HqFilters())["bins"] for f in narrowed)
 
 
 def test_a_regional_person_sees_their_regions_and_a_filter_cannot_widen_that(seeded_world):
     for filters in _sample_filters():
         rows = overview.stock_groups(MANAGER_EU, filters)["rows"]
         assert {r["region"] for r in rows} <= {"EU"}
-        direct = _direct_stock(filters, regions=("EU",))
+        direct = direct_stock_totals(filters, regions=("EU",))
         assert _totals(rows) == {k: direct[k] for k in _totals(rows)}, filters
     assert overview.stock_groups(MANAGER_EU, HqFilters(region="NA"))["rows"] == []
     assert overview.filter_choices(MANAGER_EU)["region"] == ["EU"]

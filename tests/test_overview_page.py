@@ -21,6 +21,7 @@ from queries.idempotency import new_key
 from queries.inventory import adjust_stock
 from tests.apptest import APP, TIMEOUT, messages, open_app, rendered_text, select_tab, table_with
 from tests.factories import ADMIN, HQ
+from tests.hq_helpers import direct_stock_totals
 
 PAGE = "pages/overview.py"
 MANAGER_EU = Actor("manager.eu", "inventory_manager", ("EU",), "Eva Manager")
@@ -51,34 +52,6 @@ def rerun(widget):
     at = widget.run()
     assert not at.exception, at.exception
     return at
-
-
-def direct_stock(*, regions=(), region=None, category=None, search=None) -> dict:
-    """Totals straight from stock, written without queries/hq_filters."""
-    conditions, params = ["TRUE"], {}
-    if regions:
-        conditions.append("l.region = ANY(%(regions)s)")
-        params["regions"] = list(regions)
-    if region:
-        conditions.append("l.region = %(region)s")
-        params["region"] = region
-    if category:
-        conditions.append("p.category = %(category)s")
-        params["category"] = category
-    if search:
-        conditions.append("(p.sku ILIKE %(prefix)s OR p.name ILIKE %(words)s)")
-        params["prefix"] = search + "%"
-        params["words"] = "%" + "%".join(search.split()) + "%"
-    return fetch_one(f"""
-        SELECT coalesce(sum(s.on_hand), 0) AS on_hand,
-               coalesce(sum(s.on_hand - s.reserved), 0) AS available,
-               count(*) FILTER (WHERE s.on_hand - s.reserved <= s.reorder_point) AS low_bins,
-               count(DISTINCT s.sku) FILTER (WHERE s.on_hand - s.reserved <= 0) AS out_skus
-          FROM stock s
-          JOIN locations l ON l.id = s.location_id
-          JOIN products p ON p.sku = s.sku
-         WHERE {" AND ".join(conditions)}
-    """, params)
 
 
 def open_orders(where: str = "TRUE", params: dict | None = None) -> int:
@@ -126,7 +99,7 @@ def assert_csv_is_the_table(at, key: str, frame, name: str, filters: HqFilters) 
 @pytest.mark.parametrize("actor", [HQ, ADMIN], ids=["hq_viewer", "admin"])
 def test_the_page_renders_every_tab_with_no_personal_data(seeded_world, actor):
     at = overview(actor)
-    assert_tiles(at, direct_stock())
+    assert_tiles(at, direct_stock_totals())
     assert metric(at, "Open orders") == f"{open_orders():,}"
     assert any("Data as of" in c.value and "refreshed every" in c.value for c in at.caption)
     shown = [rendered_text(at)]
@@ -147,14 +120,14 @@ def test_the_page_renders_every_tab_with_no_personal_data(seeded_world, actor):
 def test_a_regional_manager_sees_only_their_region(seeded_world):
     at = overview(MANAGER_EU)
     assert at.selectbox(key="hq_filter_region").options == ["EU"]
-    assert_tiles(at, direct_stock(regions=("EU",)))
+    assert_tiles(at, direct_stock_totals(regions=("EU",)))
     assert metric(at, "Open orders") == f"{open_orders('o.region = %(r)s', {'r': 'EU'}):,}"
     select_tab(at, "view", "Map")
     assert set(table_with(at, "stockout_rate")["region"]) == {"EU"}
     at = overview(MANAGER_EU, query={"region": "NA"})   # a link can narrow, never widen
     assert messages(at)["warning"] == [
         "The link's region “NA” is not one you can choose, so it is left out."]
-    assert_tiles(at, direct_stock(regions=("EU",)))
+    assert_tiles(at, direct_stock_totals(regions=("EU",)))
 
 
 # ---------------------------------------------------------------- filters
@@ -163,16 +136,16 @@ def test_a_regional_manager_sees_only_their_region(seeded_world):
 def test_each_filter_set_through_the_widgets_changes_the_tiles_to_the_direct_count(seeded_world):
     values = sample()
     at = overview(HQ)
-    everything = direct_stock()
+    everything = direct_stock_totals()
     assert_tiles(at, everything)
 
     rerun(at.selectbox(key="hq_filter_region").select(values["region"]))
-    assert_tiles(at, direct_stock(region=values["region"]))
+    assert_tiles(at, direct_stock_totals(HqFilters(region=values["region"])))
     assert metric(at, "Open orders") == f"{open_orders('o.region = %(r)s', {'r': values['region']}):,}"
     assert at.query_params["region"] == values["region"]
 
     rerun(at.selectbox(key="hq_filter_category").select(values["category"]))
-    assert_tiles(at, direct_stock(region=values["region"], category=values["category"]))
+    assert_tiles(at, direct_stock_totals(HqFilters(region=values["region"], category=values["category"])))
 
     rerun(at.selectbox(key="hq_filter_region").set_value(None))
     rerun(at.selectbox(key="hq_filter_category").set_value(None))
@@ -180,7 +153,7 @@ def test_each_filter_set_through_the_widgets_changes_the_tiles_to_the_direct_cou
     assert "region" not in at.query_params
 
     rerun(at.text_input(key="hq_filter_search").input(values["word"]))
-    narrowed = direct_stock(search=values["word"])
+    narrowed = direct_stock_totals(HqFilters(search=values["word"]))
     assert 0 < narrowed["on_hand"] < everything["on_hand"]
     assert_tiles(at, narrowed)
     assert any("stock live at" in c.value for c in at.caption)
@@ -192,14 +165,14 @@ def test_a_bookmarked_url_restores_the_filters(seeded_world):
                              "view": "Map"})
     assert at.selectbox(key="hq_filter_region").value == values["region"]
     assert at.selectbox(key="hq_filter_category").value == values["category"]
-    assert_tiles(at, direct_stock(region=values["region"], category=values["category"]))
+    assert_tiles(at, direct_stock_totals(HqFilters(region=values["region"], category=values["category"])))
     assert set(table_with(at, "stockout_rate")["region"]) == {values["region"]}
 
 
 def test_an_over_long_search_in_the_url_is_said_and_not_used(seeded_world):
     at = overview(HQ, query={"search": "x" * 201})
     assert "The search can be at most 200 characters; this one has 201." in messages(at)["error"]
-    assert_tiles(at, direct_stock())
+    assert_tiles(at, direct_stock_totals())
 
 
 # ---------------------------------------------------------------- tables, CSV, heat map
