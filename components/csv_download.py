@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from queries.hq_filters import HqFilters
+from queries.hq_filters import HqFilters, file_safe
 
 CSV_MIME = "text/csv"
 
@@ -18,8 +18,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def csv_file_name(name: str, filters: HqFilters) -> str:
     """stockroom-<name>_<filters>.csv ('all' when no filter is set)."""
-    safe = "".join(c if c.isalnum() or c in "-." else "-" for c in name)
-    return f"stockroom-{safe}_{filters.file_label()}.csv"
+    return f"stockroom-{file_safe(name)}_{filters.file_label()}.csv"
 
 
 def table_with_csv(frame: pd.DataFrame, name: str, filters: HqFilters, *, key: str,

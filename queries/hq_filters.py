@@ -54,11 +54,13 @@ class HqFilters:
 
     def file_label(self) -> str:
         """The filters in a file name: 'region-EU_category-Toys' ('all' when none is set)."""
-        parts = []
-        for name, value in self.as_params().items():
-            safe = "".join(c if c.isalnum() or c in "-." else "-" for c in value)[:40]
-            parts.append(f"{name}-{safe}")
+        parts = [f"{name}-{file_safe(value)[:40]}" for name, value in self.as_params().items()]
         return "_".join(parts) or "all"
+
+
+def file_safe(text: str) -> str:
+    """Text fit for a file name: letters, digits, '-' and '.'; anything else becomes '-'."""
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in text)
 
 
 def location_condition(actor, filters: HqFilters, alias: str = "l") -> tuple[str, dict]:
